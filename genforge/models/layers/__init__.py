@@ -1,0 +1,1 @@
+"""genforge.models.layers: one file per family; each module lists its names in __all__."""

@@ -1,0 +1,98 @@
+"""Small helpers the seeds use: ``set_requires_grad``, ``default_init_weights``, ``make_layer``."""
+from __future__ import annotations
+
+from typing import Iterable
+
+import torch
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+
+def set_requires_grad(nets: nn.Module | Iterable[nn.Module], requires_grad: bool = False) -> None:
+    """Set ``requires_grad`` on every parameter of ``nets`` (a module or a list of modules)."""
+    if isinstance(nets, nn.Module) or nets is None:
+        nets = [nets]
+    for net in nets:
+        if net is not None:
+            for param in net.parameters():
+                param.requires_grad = requires_grad
+
+
+def normal_init(module: nn.Module, mean: float = 0., std: float = 1., bias: float = 0.) -> None:
+    if getattr(module, 'weight', None) is not None:
+        nn.init.normal_(module.weight, mean, std)
+    if getattr(module, 'bias', None) is not None:
+        nn.init.constant_(module.bias, bias)
+
+
+def constant_init(module: nn.Module, val: float, bias: float = 0.) -> None:
+    if getattr(module, 'weight', None) is not None:
+        nn.init.constant_(module.weight, val)
+    if getattr(module, 'bias', None) is not None:
+        nn.init.constant_(module.bias, bias)
+
+
+def xavier_init(module: nn.Module, gain: float = 1., bias: float = 0.,
+                distribution: str = 'normal') -> None:
+    if getattr(module, 'weight', None) is not None:
+        if distribution == 'uniform':
+            nn.init.xavier_uniform_(module.weight, gain=gain)
+        else:
+            nn.init.xavier_normal_(module.weight, gain=gain)
+    if getattr(module, 'bias', None) is not None:
+        nn.init.constant_(module.bias, bias)
+
+
+def kaiming_init(module: nn.Module, a: float = 0, mode: str = 'fan_out',
+                 nonlinearity: str = 'relu', bias: float = 0., distribution: str = 'normal') -> None:
+    if getattr(module, 'weight', None) is not None:
+        if distribution == 'uniform':
+            nn.init.kaiming_uniform_(module.weight, a=a, mode=mode, nonlinearity=nonlinearity)
+        else:
+            nn.init.kaiming_normal_(module.weight, a=a, mode=mode, nonlinearity=nonlinearity)
+    if getattr(module, 'bias', None) is not None:
+        nn.init.constant_(module.bias, bias)
+
+
+def trunc_normal_init(module: nn.Module, mean: float = 0., std: float = 1., a: float = -2.,
+                      b: float = 2., bias: float = 0.) -> None:
+    if getattr(module, 'weight', None) is not None:
+        nn.init.trunc_normal_(module.weight, mean, std, a, b)
+    if getattr(module, 'bias', None) is not None:
+        nn.init.constant_(module.bias, bias)
+
+
+@torch.no_grad()
+def default_init_weights(module: nn.Module | list[nn.Module], scale: float = 1.,
+                         bias_fill: float = 0.) -> None:
+    """Kaiming-normal init for conv/linear scaled by ``scale`` (ESRGAN's residual scaling trick)."""
+    modules = module if isinstance(module, list) else [module]
+    for mod in modules:
+        for m in mod.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_normal_(m.weight)
+                m.weight.mul_(scale)
+                if m.bias is not None:
+                    m.bias.fill_(bias_fill)
+            elif isinstance(m, _BatchNorm):
+                nn.init.constant_(m.weight, 1)
+                if m.bias is not None:
+                    m.bias.fill_(bias_fill)
+
+
+def make_layer(block: type[nn.Module], num_blocks: int, **kwargs) -> nn.Sequential:
+    """Stack ``num_blocks`` instances of ``block(**kwargs)`` into an ``nn.Sequential``."""
+    return nn.Sequential(*[block(**kwargs) for _ in range(num_blocks)])
+
+
+def get_module_device(module: nn.Module) -> torch.device:
+    """Device of the first parameter (CPU for a parameter-less module)."""
+    try:
+        return next(module.parameters()).device
+    except StopIteration:
+        return torch.device('cpu')
+
+
+__all__ = ['set_requires_grad', 'default_init_weights', 'make_layer', 'normal_init',
+           'constant_init', 'xavier_init', 'kaiming_init', 'trunc_normal_init',
+           'get_module_device']
