@@ -1,0 +1,78 @@
+"""Helpers shared by the sub-commands: config loading with --cfg-options, summaries, tables."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+
+def add_cfg_options(parser) -> None:
+    from genforge.config import DictAction
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default=None,
+                        metavar='KEY=VALUE',
+                        help="override config keys, e.g. train_cfg.max_iters=100 "
+                             "'model.generator.base_channels=64' 'x=[1,2]'")
+
+
+def load_config(path: str, cfg_options: dict | None = None):
+    """Config.fromfile with a one-line error for a missing file; applies --cfg-options."""
+    from genforge.cli import CLIError
+    from genforge.config import Config
+    if not os.path.isfile(path):
+        raise CLIError(f'config file not found: {path}')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def check_file(path: str, what: str) -> str:
+    from genforge.cli import CLIError
+    if not os.path.isfile(path):
+        raise CLIError(f'{what} not found: {path}')
+    return path
+
+
+def default_work_dir(cfg, config_path: str, override: str | None) -> str:
+    if override:
+        return override
+    if cfg.get('work_dir'):
+        return cfg.work_dir
+    return str(Path('work_dirs') / Path(config_path).stem)
+
+
+def count_params(module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def human(n: float) -> str:
+    for unit in ('', 'K', 'M', 'B'):
+        if abs(n) < 1000:
+            return f'{n:.1f}{unit}' if unit else str(int(n))
+        n /= 1000.
+    return f'{n:.1f}T'
+
+
+def model_summary(model) -> str:
+    """'DCGAN (generator 3.6M, discriminator 2.8M params)' — one line, not a module dump."""
+    model = getattr(model, 'module', model)
+    parts = []
+    for name, child in model.named_children():
+        n = count_params(child)
+        if n:
+            parts.append(f'{name} {human(n)}')
+    inner = ', '.join(parts) if parts else f'{human(count_params(model))}'
+    return f'{type(model).__name__} ({inner} params)'
+
+
+def print_metrics_table(metrics: dict[str, Any], title: str = 'metrics') -> None:
+    from rich.console import Console
+    from rich.table import Table
+    table = Table(title=title)
+    table.add_column('metric')
+    table.add_column('value', justify='right')
+    for key, value in metrics.items():
+        if hasattr(value, 'item') and getattr(value, 'ndim', 1) == 0:
+            value = value.item()
+        table.add_row(str(key), f'{value:.4f}' if isinstance(value, float) else str(value))
+    Console().print(table)

@@ -1,0 +1,39 @@
+"""``genforge test``: evaluate a checkpoint with the config's test loop and print the metrics."""
+from __future__ import annotations
+
+import argparse
+
+from ._common import (add_cfg_options, check_file, default_work_dir, load_config,
+                      print_metrics_table)
+
+EXAMPLES = """Examples:
+  genforge test configs/srcnn/srcnn_x4k915_1xb16-1000k_div2k.py work_dirs/srcnn/iter_1000.pth
+  genforge test my_gan.py ckpt.pth --cfg-options test_evaluator.metrics.0.fake_nums=1000
+"""
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser('test', help='evaluate a checkpoint and print a metrics table',
+                              description=__doc__, epilog=EXAMPLES,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('config')
+    p.add_argument('checkpoint')
+    p.add_argument('--work-dir', help='where the test logs go')
+    p.add_argument('--launcher', choices=['none', 'pytorch'], default='none')
+    add_cfg_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from genforge.runner import Runner
+    cfg = load_config(args.config, args.cfg_options)
+    check_file(args.checkpoint, 'checkpoint')
+    cfg.work_dir = default_work_dir(cfg, args.config, args.work_dir)
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+    cfg.launcher = args.launcher
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test() or {}
+    if getattr(runner, 'rank', 0) == 0:
+        print_metrics_table(metrics, title=f'test: {args.checkpoint}')
+    return 0

@@ -1,0 +1,156 @@
+"""Hooks that draw samples during training/testing: GAN grids at fixed noise, restored images."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+
+from genforge.registry import HOOKS
+
+from .hook import Hook
+
+
+def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    return getattr(model, 'module', model)
+
+
+@HOOKS.register_module(name=['VisualizationHook', 'GenVisualizationHook'])
+class VisualizationHook(Hook):
+    """Every ``interval`` iterations, sample ``n_samples`` images and save a grid.
+
+    With ``fixed_input=True`` the same noise (and labels, for conditional GANs) is reused, so
+    successive grids show how the same latent points evolve.
+
+    Example: dict(type='VisualizationHook', interval=5000, fixed_input=True,
+                  vis_kwargs_list=dict(type='GAN', name='fake_img'))
+    """
+
+    priority = 'NORMAL'
+    SUPPORTED_VIS_TYPES = ('GAN',)
+
+    def __init__(self, interval: int = 1000, vis_kwargs_list: dict | Sequence[dict] | None = None,
+                 fixed_input: bool = True, n_samples: int = 64, n_row: int | None = 8,
+                 message_hub_vis_kwargs=None, save_at_test: bool = True,
+                 max_save_at_test: int = 100, test_vis_keys=None, show: bool = False,
+                 wait_time: float = 0, batch_size: int = 16):
+        if vis_kwargs_list is None:
+            vis_kwargs_list = [dict(type='GAN', name='fake_img')]
+        elif isinstance(vis_kwargs_list, dict):
+            vis_kwargs_list = [vis_kwargs_list]
+        for i, kw in enumerate(vis_kwargs_list):
+            if kw.get('type', 'GAN') not in self.SUPPORTED_VIS_TYPES:
+                raise ValueError(f'VisualizationHook.vis_kwargs_list.{i}.type={kw.get("type")!r} '
+                                 f'is not supported; supported: {self.SUPPORTED_VIS_TYPES}')
+        self.interval = interval
+        self.vis_kwargs_list = [dict(kw) for kw in vis_kwargs_list]
+        self.fixed_input = fixed_input
+        self.n_samples = n_samples
+        self.n_row = n_row
+        self.batch_size = batch_size
+        self._fixed: dict[str, Any] = {}
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        if self.interval > 0 and self.every_n_train_iters(runner, self.interval):
+            self.vis_sample(runner, step=runner.iter + 1)
+
+    def after_train(self, runner) -> None:
+        # The last grid is always written, whatever the interval.
+        if self.interval > 0 and runner.iter % self.interval != 0:
+            self.vis_sample(runner, step=runner.iter)
+
+    def _fixed_inputs(self, module, n: int) -> tuple[torch.Tensor | None, list | None]:
+        if not self.fixed_input:
+            return None, None
+        if 'noise' not in self._fixed:
+            # A private generator: drawing the fixed noise must not shift the training RNG stream.
+            gen = torch.Generator().manual_seed(2024)
+            noise_size = getattr(module, 'noise_size', None)
+            shape = (noise_size,) if isinstance(noise_size, int) else tuple(noise_size or ())
+            self._fixed['noise'] = torch.randn((n, *shape), generator=gen) if shape else None
+            num_classes = getattr(module, 'num_classes', 0) or 0
+            self._fixed['labels'] = (torch.arange(n) % num_classes).tolist() if num_classes else None
+        return self._fixed['noise'], self._fixed['labels']
+
+    @torch.no_grad()
+    def sample(self, module, n: int, sample_model: str, noise=None, labels=None) -> list:
+        from genforge.structures import DataSample
+        samples = []
+        for start in range(0, n, self.batch_size):
+            num = min(self.batch_size, n - start)
+            inputs = dict(num_batches=num, sample_model=sample_model)
+            if noise is not None:
+                inputs['noise'] = noise[start:start + num]
+            data = dict(inputs=inputs)
+            if labels is not None:
+                data['data_samples'] = [DataSample().set_gt_label(lab)
+                                        for lab in labels[start:start + num]]
+            out = module.val_step(data)
+            samples.extend(out if isinstance(out, list) else out.split())
+        return samples
+
+    def vis_sample(self, runner, step: int) -> None:
+        module = _unwrap(runner.model)
+        was_training = module.training
+        module.eval()
+        try:
+            noise, labels = self._fixed_inputs(module, self.n_samples)
+            for kw in self.vis_kwargs_list:
+                kw = dict(kw)
+                kw.pop('type', None)
+                name = kw.pop('name', 'fake_img')
+                has_ema = getattr(module, 'with_ema_gen', False) or hasattr(module, 'generator_ema')
+                sample_model = kw.pop('sample_model', 'ema' if has_ema else 'orig')
+                target_keys = kw.pop('target_keys', None)
+                if target_keys is None:
+                    target_keys = (['ema.fake_img', 'orig.fake_img'] if sample_model == 'ema/orig'
+                                   else ['fake_img'])
+                samples = self.sample(module, self.n_samples, sample_model, noise, labels)
+                value_range = getattr(module, 'output_pixel_range', None)
+                mean, std = _denorm_for(value_range)
+                runner.visualizer.add_datasample(name, gen_samples=samples, target_keys=target_keys,
+                                                 n_row=self.n_row, target_mean=mean,
+                                                 target_std=std, step=step, **kw)
+        finally:
+            module.train(was_training)
+
+
+def _denorm_for(value_range) -> tuple[float, float]:
+    """(mean, std) that map the model's output range to [0, 255]."""
+    lo, hi = value_range if value_range is not None else (-1., 1.)
+    std = 255. / (hi - lo)
+    return -lo * std, std
+
+
+@HOOKS.register_module(name=['BasicVisualizationHook', 'EditVisualizationHook'])
+class BasicVisualizationHook(Hook):
+    """Saves each validation/test prediction through ``runner.visualizer.add_datasample``.
+
+    Example: dict(type='BasicVisualizationHook', interval=1)
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self, interval: int = 1, on_train: bool = False, on_val: bool = True,
+                 on_test: bool = True):
+        self.interval = interval
+        self.on_train = on_train
+        self.on_val = on_val
+        self.on_test = on_test
+
+    def _save(self, runner, batch_idx: int, outputs) -> None:
+        if self.interval <= 0 or batch_idx % self.interval != 0 or outputs is None:
+            return
+        samples = outputs if isinstance(outputs, list) else list(outputs.split())
+        for sample in samples:
+            runner.visualizer.add_datasample(data_sample=sample, step=runner.iter)
+
+    def after_val_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        if self.on_val:
+            self._save(runner, batch_idx, outputs)
+
+    def after_test_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        if self.on_test:
+            self._save(runner, batch_idx, outputs)
+
+
+__all__ = ['VisualizationHook', 'BasicVisualizationHook']
