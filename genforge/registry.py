@@ -8,11 +8,16 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
-from typing import Any, Callable
+import logging
+from collections.abc import Callable
+from typing import Any
+
+logger = logging.getLogger(__name__)
 
 # Scopes of the OpenMMLab projects whose configs we load; a prefix 'scope.' on a type is dropped.
 KNOWN_SCOPES = ('genforge', 'mmagic', 'mmedit', 'mmgen', 'mmengine', 'mmcv', 'mmcls',
-                'mmpretrain', 'mmdet', 'mmseg', 'mmselfsup')
+                'mmpretrain', 'mmdet', 'mmseg', 'mmselfsup', 'mmocr', 'mmpose', 'mmaction',
+                'mmdet3d', 'mmrazor', 'mmyolo', 'mmtrack', 'mmflow', 'mmrotate', 'mmfewshot')
 
 
 def _strip_scope(name: str) -> str:
@@ -35,7 +40,7 @@ class Registry:
     falls back to its parent on lookup; ``locations`` are imported on first lookup.
     """
 
-    def __init__(self, name: str, build_func: Callable | None = None, parent: 'Registry | None' = None,
+    def __init__(self, name: str, build_func: Callable | None = None, parent: Registry | None = None,
                  scope: str | None = None, locations: list[str] | None = None):
         self.name = name
         self.parent = parent
@@ -91,11 +96,26 @@ class Registry:
     def keys(self):
         return self._module_dict.keys()
 
+    @staticmethod
+    def split_scope_key(key: str) -> tuple[str | None, str]:
+        """``'mmagic.DCGAN'`` -> ``('mmagic', 'DCGAN')``; ``'DCGAN'`` -> ``(None, 'DCGAN')``."""
+        scope, dot, rest = key.partition('.')
+        return (scope, rest) if dot else (None, key)
+
     def _import_locations(self) -> None:
-        if not self._imported_locations:
-            self._imported_locations = True
-            for loc in self._locations:
+        if self._imported_locations:
+            return
+        # set first: a location's own import may look names up while it is half imported
+        self._imported_locations = True
+        for loc in self._locations:
+            try:
                 importlib.import_module(loc)
+            except Exception as exc:
+                self._imported_locations = False  # retry next time, and fail loudly each time
+                raise ImportError(f'{self.name} registry: importing {loc!r} (where its classes are '
+                                  f'registered) failed: {type(exc).__name__}: {exc}') from exc
+
+    import_from_location = _import_locations  # MMEngine's name
 
     def get(self, name: str) -> Any:
         """Return the object registered as ``name`` (scope prefix allowed) or None."""
@@ -119,6 +139,9 @@ class Registry:
     def not_found_message(self, name: str, key_path: str | None = None) -> str:
         where = f'{key_path}.type' if key_path else 'type'
         msg = f'{where}={name!r} is not in the {self.name} registry.'
+        scope, _ = self.split_scope_key(name)
+        if scope is not None and scope not in KNOWN_SCOPES:
+            msg += f' (Scope prefix {scope!r} is unknown; known scopes: {", ".join(KNOWN_SCOPES)}.)'
         close = self.suggest(name)
         if close:
             msg += ' Did you mean ' + ' or '.join(repr(c) for c in close) + '?'
@@ -140,6 +163,8 @@ def build_from_cfg(cfg: Any, registry: Registry, default_args: dict | None = Non
                    key_path: str | None = None) -> Any:
     """Build ``registry[cfg['type']](**rest)``; errors name the key path and the argument."""
     where = key_path or registry.name
+    if not isinstance(cfg, dict) and isinstance(getattr(cfg, '_cfg_dict', None), dict):
+        cfg = cfg._cfg_dict  # a genforge.config.Config
     if not isinstance(cfg, dict):
         raise TypeError(f'{where}: expected a dict with a "type" key, got {type(cfg).__name__}: {cfg!r}')
     args = dict(cfg)
@@ -161,11 +186,26 @@ def build_from_cfg(cfg: Any, registry: Registry, default_args: dict | None = Non
         raise TypeError(f'{where}.type must be a str or a class, got {obj_type!r}')
     _check_arguments(obj_cls, args, where)
     try:
+        # unlike MMEngine, ManagerMixin-style classes are constructed, not fetched by name: a
+        # second run in the same process must not get the first run's Visualizer
         return obj_cls(**args)
     except Exception as exc:
+        if not _reraisable(exc):
+            raise
         name = getattr(obj_cls, '__name__', repr(obj_cls))
-        raise type(exc)(f'while building {where} (type={name!r}): {exc}') if _reraisable(exc) \
-            else exc
+        detail = exc.args[0] if isinstance(exc, KeyError) and len(exc.args) == 1 else exc
+        raise type(exc)(f'while building {where} (type={name!r}): {detail}') from exc
+
+
+def build_model_from_cfg(cfg: Any, registry: Registry, default_args: dict | None = None,
+                         key_path: str | None = None) -> Any:
+    """``build_from_cfg``, except that a list of configs builds an ``nn.Sequential`` (MMEngine)."""
+    if isinstance(cfg, (list, tuple)):
+        import torch.nn as nn
+        where = key_path or registry.name
+        return nn.Sequential(*[build_from_cfg(c, registry, default_args, key_path=f'{where}.{i}')
+                               for i, c in enumerate(cfg)])
+    return build_from_cfg(cfg, registry, default_args, key_path=key_path)
 
 
 def _reraisable(exc: Exception) -> bool:
@@ -202,15 +242,42 @@ def _check_arguments(obj_cls: Any, args: dict, where: str) -> None:
     if missing:
         name = getattr(obj_cls, '__name__', repr(obj_cls))
         raise TypeError(f'{where}: {name} is missing required argument(s) {missing}')
+    for key, value in args.items():
+        _check_value_type(key, value, params[key], where)
+
+
+def _check_value_type(key: str, value: Any, param: inspect.Parameter, where: str) -> None:
+    """A quoted number (``base_channels='64'``) where the default is a number is a typo."""
+    default, note = param.default, str(param.annotation)
+    if not isinstance(value, str) or isinstance(default, str) or default is None \
+            or not isinstance(default, (bool, int, float)) or 'str' in note or 'Any' in note:
+        return
+    kind = 'True or False' if isinstance(default, bool) else 'a number'
+    raise TypeError(f'{where}.{key}={value!r} must be {kind} (default: {default!r}), not a '
+                    f'string; remove the quotes')
 
 
 def import_custom_modules(custom_imports: dict | None) -> None:
-    """Import ``custom_imports=dict(imports=[...], allow_failed_imports=False)`` modules."""
+    """Import ``custom_imports=dict(imports=[...], allow_failed_imports=False)`` modules.
+
+    Importing runs the modules' ``@MODELS.register_module()`` decorators, so their classes can be
+    named in ``type=``. ``Config.fromfile`` calls this; call it yourself for hand-made configs.
+    """
     if not custom_imports:
         return
+    if not isinstance(custom_imports, dict):
+        raise TypeError(f'custom_imports must be a dict like dict(imports=[\'my_module\'], '
+                        f'allow_failed_imports=False), got {custom_imports!r}')
+    unknown = set(custom_imports) - {'imports', 'allow_failed_imports'}
+    if unknown:
+        raise TypeError(f'custom_imports has unknown key(s) {sorted(unknown)}; '
+                        f'accepted: imports, allow_failed_imports')
     imports = custom_imports.get('imports', [])
     if isinstance(imports, str):
         imports = [imports]
+    if not isinstance(imports, (list, tuple)) or not all(isinstance(m, str) for m in imports):
+        raise TypeError(f'custom_imports.imports must be a module name or a list of module names, '
+                        f'got {imports!r}')
     allow_failed = custom_imports.get('allow_failed_imports', False)
     for mod in imports:
         try:
@@ -219,11 +286,18 @@ def import_custom_modules(custom_imports: dict | None) -> None:
             if not allow_failed:
                 raise ImportError(f'custom_imports: cannot import {mod!r}: {exc}. Is it on '
                                   f'PYTHONPATH (run from its folder or pip install it)?') from exc
-            import logging
-            logging.getLogger(__name__).warning('custom_imports: failed to import %s: %s', mod, exc)
+            logger.warning('custom_imports: failed to import %s: %s', mod, exc)
 
 
-MODELS = Registry('models', locations=['genforge.models'])
+def init_default_scope(scope: str) -> None:
+    """Accepted for MMEngine compatibility: genforge has one flat table per registry, so any
+    known scope (``'mmagic'``, ``'mmengine'``, ...) resolves to it; nothing to switch."""
+    if scope not in KNOWN_SCOPES:
+        logger.warning('default_scope=%r is not a known OpenMMLab scope; type names are looked up '
+                       'in genforge registries regardless', scope)
+
+
+MODELS = Registry('models', build_func=build_model_from_cfg, locations=['genforge.models'])
 MODULES = MODELS  # MMGeneration 0.x/1.x spelling
 DATASETS = Registry('datasets', locations=['genforge.datasets'])
 TRANSFORMS = Registry('transforms', locations=['genforge.datasets.transforms'])
@@ -257,7 +331,8 @@ def _register_torch_optimizers() -> None:
 
 _register_torch_optimizers()
 
-__all__ = ['Registry', 'build_from_cfg', 'import_custom_modules', 'MODELS', 'MODULES', 'DATASETS',
+__all__ = ['Registry', 'build_from_cfg', 'build_model_from_cfg', 'import_custom_modules',
+           'init_default_scope', 'KNOWN_SCOPES', 'MODELS', 'MODULES', 'DATASETS',
            'TRANSFORMS', 'DATA_SAMPLERS', 'HOOKS', 'LOOPS', 'RUNNERS', 'OPTIMIZERS', 'OPTIM_WRAPPERS',
            'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS', 'METRICS', 'EVALUATOR', 'VISUALIZERS',
            'VISBACKENDS', 'LOG_PROCESSORS', 'WEIGHT_INITIALIZERS', 'MODEL_WRAPPERS', 'FUNCTIONS',

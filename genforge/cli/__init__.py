@@ -19,6 +19,7 @@ COMMANDS = {
     'plot-logs': 'plot_logs',
     'fid-stats': 'fid_stats',
     'demo': 'demo',
+    'export': 'export',
 }
 
 

@@ -32,7 +32,8 @@ class VisualizationHook(Hook):
                  fixed_input: bool = True, n_samples: int = 64, n_row: int | None = 8,
                  message_hub_vis_kwargs=None, save_at_test: bool = True,
                  max_save_at_test: int = 100, test_vis_keys=None, show: bool = False,
-                 wait_time: float = 0, batch_size: int = 16):
+                 wait_time: float = 0, batch_size: int = 16, enable: bool = True):
+        # enable=False: MMPretrain's default_runtime switches its visualization hook off this way
         if vis_kwargs_list is None:
             vis_kwargs_list = [dict(type='GAN', name='fake_img')]
         elif isinstance(vis_kwargs_list, dict):
@@ -41,7 +42,7 @@ class VisualizationHook(Hook):
             if kw.get('type', 'GAN') not in self.SUPPORTED_VIS_TYPES:
                 raise ValueError(f'VisualizationHook.vis_kwargs_list.{i}.type={kw.get("type")!r} '
                                  f'is not supported; supported: {self.SUPPORTED_VIS_TYPES}')
-        self.interval = interval
+        self.interval = interval if enable else 0
         self.vis_kwargs_list = [dict(kw) for kw in vis_kwargs_list]
         self.fixed_input = fixed_input
         self.n_samples = n_samples
@@ -105,20 +106,22 @@ class VisualizationHook(Hook):
                     target_keys = (['ema.fake_img', 'orig.fake_img'] if sample_model == 'ema/orig'
                                    else ['fake_img'])
                 samples = self.sample(module, self.n_samples, sample_model, noise, labels)
-                value_range = getattr(module, 'output_pixel_range', None)
-                mean, std = _denorm_for(value_range)
+                kw = {**sample_display_kwargs(module), **kw}
                 runner.visualizer.add_datasample(name, gen_samples=samples, target_keys=target_keys,
-                                                 n_row=self.n_row, target_mean=mean,
-                                                 target_std=std, step=step, **kw)
+                                                 n_row=self.n_row, step=step, **kw)
         finally:
             module.train(was_training)
 
 
-def _denorm_for(value_range) -> tuple[float, float]:
-    """(mean, std) that map the model's output range to [0, 255]."""
-    lo, hi = value_range if value_range is not None else (-1., 1.)
-    std = 255. / (hi - lo)
-    return -lo * std, std
+def sample_display_kwargs(module) -> dict:
+    """How to turn a model's ``fake_img`` into pixels.
+
+    A data preprocessor with ``destruct`` (MMagic's) already maps samples back to [0, 255] in
+    BGR order; a bare model returns its generator's [-1, 1] RGB output.
+    """
+    if hasattr(getattr(module, 'data_preprocessor', None), 'destruct'):
+        return dict(target_mean=0., target_std=1., color_order='bgr')
+    return dict(target_mean=127.5, target_std=127.5, color_order='rgb')
 
 
 @HOOKS.register_module(name=['BasicVisualizationHook', 'EditVisualizationHook'])
@@ -153,4 +156,4 @@ class BasicVisualizationHook(Hook):
             self._save(runner, batch_idx, outputs)
 
 
-__all__ = ['VisualizationHook', 'BasicVisualizationHook']
+__all__ = ['VisualizationHook', 'BasicVisualizationHook', 'sample_display_kwargs']

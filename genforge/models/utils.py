@@ -96,3 +96,12 @@ def get_module_device(module: nn.Module) -> torch.device:
 __all__ = ['set_requires_grad', 'default_init_weights', 'make_layer', 'normal_init',
            'constant_init', 'xavier_init', 'kaiming_init', 'trunc_normal_init',
            'get_module_device']
+
+
+def __getattr__(name: str):
+    # MMagic's user docs import these blocks from models.utils; resolved lazily because the
+    # layers package itself imports this module.
+    if name in ('PixelShufflePack', 'ResidualBlockNoBN'):
+        from genforge.models import layers
+        return getattr(layers, name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

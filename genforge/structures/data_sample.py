@@ -9,9 +9,9 @@ one sample and ``tensor([3, 1, ...])`` (N,) after ``DataSample.stack``.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from numbers import Number
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -150,7 +150,7 @@ class DataSample:
         for k, v in data.items():
             setattr(self, k, v)
 
-    def update(self, instance: 'DataSample') -> None:
+    def update(self, instance: DataSample) -> None:
         self.set_metainfo(dict(instance.metainfo_items()))
         self.set_data(dict(instance.items()))
 
@@ -171,11 +171,11 @@ class DataSample:
                 self.set_field(_to_tensor(v), k)
 
     # -- labels and scores (MMPretrain) ----------------------------------------------------
-    def set_gt_label(self, value: Any) -> 'DataSample':
+    def set_gt_label(self, value: Any) -> DataSample:
         self.set_field(format_label(value, self.get('num_classes')), 'gt_label')
         return self
 
-    def set_gt_score(self, value: Any) -> 'DataSample':
+    def set_gt_score(self, value: Any) -> DataSample:
         score = format_score(value)
         num_classes = self.get('num_classes')
         if num_classes is not None and score.shape[-1] != num_classes:
@@ -183,15 +183,15 @@ class DataSample:
         self.set_field(score, 'gt_score')
         return self
 
-    def set_pred_label(self, value: Any) -> 'DataSample':
+    def set_pred_label(self, value: Any) -> DataSample:
         self.set_field(format_label(value), 'pred_label')
         return self
 
-    def set_pred_score(self, value: Any) -> 'DataSample':
+    def set_pred_score(self, value: Any) -> DataSample:
         self.set_field(format_score(value), 'pred_score')
         return self
 
-    def set_gt_prompt(self, value: str | Sequence[str]) -> 'DataSample':
+    def set_gt_prompt(self, value: str | Sequence[str]) -> DataSample:
         self.set_field(value, 'prompt')
         return self
 
@@ -249,7 +249,7 @@ class DataSample:
         return {k: v.to_dict() if isinstance(v, DataSample) else v for k, v in self.all_items()}
 
     # -- copies and devices ------------------------------------------------------------------
-    def new(self, *, metainfo: dict | None = None, **kwargs: Any) -> 'DataSample':
+    def new(self, *, metainfo: dict | None = None, **kwargs: Any) -> DataSample:
         """A shallow copy (values shared), optionally with fields replaced."""
         out = type(self)()
         out.set_metainfo(dict(self.metainfo_items()))
@@ -261,7 +261,7 @@ class DataSample:
             out.set_data(kwargs)
         return out
 
-    def _map(self, fn) -> 'DataSample':
+    def _map(self, fn) -> DataSample:
         """Apply ``fn`` to tensor data fields (recursing into nested DataSamples)."""
         out = self.new()
         for k, v in self.items():
@@ -271,22 +271,22 @@ class DataSample:
                 object.__setattr__(out, k, v._map(fn))
         return out
 
-    def to(self, *args: Any, **kwargs: Any) -> 'DataSample':
+    def to(self, *args: Any, **kwargs: Any) -> DataSample:
         return self._map(lambda t: t.to(*args, **kwargs))
 
-    def cpu(self) -> 'DataSample':
+    def cpu(self) -> DataSample:
         return self._map(lambda t: t.cpu())
 
-    def cuda(self) -> 'DataSample':
+    def cuda(self) -> DataSample:
         return self._map(lambda t: t.cuda())
 
-    def detach(self) -> 'DataSample':
+    def detach(self) -> DataSample:
         return self._map(lambda t: t.detach())
 
-    def clone(self) -> 'DataSample':
+    def clone(self) -> DataSample:
         return self._map(lambda t: t.clone())
 
-    def numpy(self) -> 'DataSample':
+    def numpy(self) -> DataSample:
         out = self.new()
         for k, v in self.items():
             if isinstance(v, torch.Tensor):
@@ -295,7 +295,7 @@ class DataSample:
                 object.__setattr__(out, k, v.numpy())
         return out
 
-    def to_tensor(self) -> 'DataSample':
+    def to_tensor(self) -> DataSample:
         out = self.new()
         for k, v in self.items():
             if isinstance(v, np.ndarray):
@@ -304,7 +304,7 @@ class DataSample:
 
     # -- batches (MMagic) --------------------------------------------------------------------
     @classmethod
-    def stack(cls, data_samples: Sequence['DataSample']) -> 'DataSample':
+    def stack(cls, data_samples: Sequence[DataSample]) -> DataSample:
         """Stack samples: tensors on a new dim 0, 1-element labels concatenated to (N,),
         other values (and every metainfo key) collected in lists."""
         if not data_samples:
@@ -323,11 +323,11 @@ class DataSample:
         out._batch_size = len(data_samples)
         return out
 
-    def split(self, allow_nonseq_value: bool = False) -> list['DataSample']:
+    def split(self, allow_nonseq_value: bool = False) -> list[DataSample]:
         """Inverse of ``stack``: one DataSample per item along dim 0."""
         return [self._item(i, allow_nonseq_value) for i in range(len(self))]
 
-    def __getitem__(self, index: int) -> 'DataSample':
+    def __getitem__(self, index: int) -> DataSample:
         if isinstance(index, slice):
             return DataSample.stack([self[i] for i in range(len(self))[index]])
         if not isinstance(index, int):
@@ -337,7 +337,7 @@ class DataSample:
             raise IndexError(f'DataSample index {index} out of range for a batch of {n}')
         return self._item(index % n)
 
-    def _item(self, i: int, allow_nonseq_value: bool = False) -> 'DataSample':
+    def _item(self, i: int, allow_nonseq_value: bool = False) -> DataSample:
         out = DataSample()
         for k, v in self.all_items():
             field = 'metainfo' if k in self._metainfo_fields else 'data'

@@ -4,6 +4,7 @@ Submodules are named ``conv``, the norm abbreviation (``bn``, ``gn``, ``in``, ``
 ``activate`` (plus ``padding_layer`` for explicit padding), so state_dicts of MMagic/MMCV
 checkpoints load unchanged.
 """
+# ruff: noqa: B006  (MMagic's signatures default to dict(type=...) configs; they are copied, never mutated)
 from __future__ import annotations
 
 import logging
@@ -15,8 +16,8 @@ from torch.nn.modules.instancenorm import _InstanceNorm
 
 from genforge.models.utils import constant_init, kaiming_init
 from genforge.registry import MODELS
-from .layer_builders import (build_activation_layer, build_conv_layer, build_norm_layer,
-                             build_padding_layer)
+
+from .layer_builders import build_activation_layer, build_conv_layer, build_norm_layer, build_padding_layer
 
 logger = logging.getLogger(__name__)
 

@@ -175,7 +175,8 @@ def _accepts(layer_cls: Any, arg: str) -> bool:
         params = inspect.signature(layer_cls).parameters
     except (TypeError, ValueError):
         return False
-    return arg in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+    # nn.Module.__init__ takes **kwargs, so only an explicit parameter counts
+    return arg in params
 
 
 def build_activation_layer(cfg: dict) -> nn.Module:

@@ -1,10 +1,12 @@
 """LinearModule: nn.Linear + activation with optional spectral norm (MMagic's, same names)."""
+# ruff: noqa: B006  (MMagic's signatures default to dict(type=...) configs; they are copied, never mutated)
 from __future__ import annotations
 
 import torch
 from torch import nn
 
 from genforge.registry import MODELS
+
 from .conv_module import _init_nonlinearity, _kaiming_init_maybe_sn
 from .layer_builders import build_activation_layer
 

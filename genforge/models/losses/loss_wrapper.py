@@ -14,7 +14,7 @@ given, as MMagic's pixel losses do) it uses the second. ``masked_loss`` always u
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

@@ -6,7 +6,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from genforge.registry import MODELS
-from .loss_wrapper import masked_loss
+
+from .loss_wrapper import masked_loss, weight_reduce_loss
 
 __all__ = ['L1Loss', 'MSELoss', 'CharbonnierLoss', 'l1_loss', 'mse_loss', 'charbonnier_loss']
 
@@ -47,11 +48,25 @@ class _PixelLoss(nn.Module):
         return {}
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor,
-                weight: torch.Tensor | None = None, **kwargs) -> torch.Tensor:
-        """pred, target: (N, C, H, W); weight: optional (N, C|1, H, W) element weights."""
+                weight: torch.Tensor | None = None, avg_factor: float | None = None,
+                reduction_override: str | None = None, **kwargs) -> torch.Tensor:
+        """pred, target: (N, C, H, W); weight: optional (N, C|1, H, W) element weights.
+
+        Called MMPretrain's way (``avg_factor`` or ``reduction_override`` given, e.g. by a
+        ClsHead), it reduces like MMPretrain: ``sum(loss * weight) / avg_factor`` or
+        ``mean(loss * weight)``; otherwise MMagic's weighted-region mean.
+        """
         func = type(self)._func
-        return self.loss_weight * func(pred, target, weight, reduction=self.reduction,
-                                       sample_wise=self.sample_wise, **self._extra())
+        if avg_factor is None and reduction_override is None:
+            return self.loss_weight * func(pred, target, weight, reduction=self.reduction,
+                                           sample_wise=self.sample_wise, **self._extra())
+        if reduction_override not in (None, *_REDUCTIONS):
+            raise ValueError(f'{type(self).__name__}: reduction_override={reduction_override!r}; '
+                             f'use one of {_REDUCTIONS}')
+        loss = func(pred, target, None, reduction='none', **self._extra())
+        return self.loss_weight * weight_reduce_loss(loss, weight,
+                                                     reduction_override or self.reduction,
+                                                     avg_factor)
 
 
 @MODELS.register_module()

@@ -1,0 +1,344 @@
+"""What genforge's Runner costs over a plain hand-written PyTorch training loop.
+
+In ONE process, rounds alternate a plain loop and ``Runner.train()`` on the equivalent config
+(same networks, Adam, loss, batch held in memory), ``--iters`` timed iterations each; the
+per-iteration median over all rounds is compared. Interleaving and medians keep background load
+(a shared machine) from favouring one side.
+
+    python benchmarks/train_overhead.py                      # DCGAN-64, batch 16, + SRCNN x4
+    python benchmarks/train_overhead.py --iters 10 --rounds 5 --channels-last --foreach
+    python benchmarks/train_overhead.py --models dcgan --g-channels 128 --d-channels 16  # overhead-bound
+
+The last line is ``overhead ratio: X.XX`` (genforge / plain, DCGAN-64 when it is benchmarked).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import tempfile
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import Dataset
+
+from genforge.datasets.transforms import PackInputs
+from genforge.hooks import Hook
+from genforge.models.archs import DCGANDiscriminator, DCGANGenerator, SRCNNNet
+from genforge.registry import DATASETS, MODELS
+from genforge.runner import Runner
+
+BATCH = 16
+
+
+# -- data held in memory (both sides read the same images; no decoding in the timed loop) -------
+@DATASETS.register_module(force=True)
+class InMemoryImages(Dataset):
+    """``num`` random uint8 images packed once by PackInputs (``gt`` and, for SR, ``img``)."""
+
+    def __init__(self, num: int = BATCH, gt_size: int = 64, lq_scale: int = 0, seed: int = 0):
+        rng = np.random.default_rng(seed)
+        pack = PackInputs()
+        self.items = []
+        for _ in range(num):
+            gt = rng.integers(0, 256, (gt_size, gt_size, 3), dtype=np.uint8)
+            results = dict(gt=gt)
+            if lq_scale:
+                lq = gt[::lq_scale, ::lq_scale].copy()  # nearest downsampling: timing only
+                results['img'] = lq
+            self.items.append(pack(results))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> dict:
+        return self.items[i]
+
+
+class IterClock(Hook):
+    """Timestamps the end of every training iteration (runs after every other hook)."""
+
+    priority = 'LOWEST'
+
+    def __init__(self):
+        self.stamps: list[float] = []
+
+    def before_train(self, runner) -> None:
+        self.stamps = [time.perf_counter()]
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        self.stamps.append(time.perf_counter())
+
+
+# -- the plain loops: what a user writes by hand ----------------------------------------------
+def plain_dcgan_nets(g_ch: int, d_ch: int, noise: int = 100) -> tuple[nn.Module, nn.Module]:
+    """DCGAN-64 G and D written with nn.Sequential, layer for layer as DCGANGenerator/-Disc."""
+    g = [nn.ConvTranspose2d(noise, g_ch, 4, 1, 0, bias=False), nn.BatchNorm2d(g_ch), nn.ReLU(True)]
+    ch = g_ch
+    for _ in range(3):  # 4 -> 8 -> 16 -> 32
+        g += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch // 2),
+              nn.ReLU(True)]
+        ch //= 2
+    g += [nn.ConvTranspose2d(ch, 3, 4, 2, 1), nn.Tanh()]  # 32 -> 64
+    d = [nn.Conv2d(3, d_ch, 4, 2, 1), nn.LeakyReLU(0.01, True)]
+    ch = d_ch
+    for _ in range(3):  # 32 -> 16 -> 8 -> 4
+        d += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch * 2),
+              nn.LeakyReLU(0.01, True)]
+        ch *= 2
+    d += [nn.Conv2d(ch, 1, 4, 1, 0), nn.Flatten()]
+    return nn.Sequential(*g), nn.Sequential(*d)
+
+
+def copy_same_layout(src: nn.Module, dst: nn.Module) -> None:
+    """Copy ``src``'s tensors into ``dst`` in state_dict order; shapes must match one to one."""
+    s, d = list(src.state_dict().values()), list(dst.state_dict().values())
+    shapes = ([tuple(t.shape) for t in s], [tuple(t.shape) for t in d])
+    if shapes[0] != shapes[1]:
+        raise RuntimeError(f'plain and genforge networks differ:\n{shapes[0]}\n{shapes[1]}')
+    with torch.no_grad():
+        for a, b in zip(s, d):
+            b.copy_(a)
+
+
+def check_same_function(gf: nn.Module, plain: nn.Module, x: torch.Tensor) -> None:
+    """Same weights, same input -> same output: the two loops train the same network."""
+    gf.eval(), plain.eval()
+    with torch.no_grad():
+        a, b = gf(x), plain(x)
+    gf.train(), plain.train()
+    if not torch.allclose(a.reshape(b.shape), b, atol=1e-5):
+        raise RuntimeError(f'{type(gf).__name__}: plain re-implementation differs by '
+                           f'{(a.reshape(b.shape) - b).abs().max():.2e}')
+
+
+def plain_dcgan_loop(nets, real: torch.Tensor, opts, iters: int) -> list[float]:
+    g, d = nets
+    opt_g, opt_d = opts
+    stamps = [time.perf_counter()]
+    for _ in range(iters):
+        # discriminator step on fake (no graph through G) and real images
+        with torch.no_grad():
+            fake = g(torch.randn(real.shape[0], 100, 1, 1))
+        pred_fake, pred_real = d(fake), d(real)
+        loss_d = F.binary_cross_entropy_with_logits(pred_fake, torch.zeros_like(pred_fake)) + \
+            F.binary_cross_entropy_with_logits(pred_real, torch.ones_like(pred_real))
+        loss_d.backward()
+        opt_d.step()
+        opt_d.zero_grad()
+        # generator step through a frozen D
+        d.requires_grad_(False)
+        pred = d(g(torch.randn(real.shape[0], 100, 1, 1)))
+        loss_g = F.binary_cross_entropy_with_logits(pred, torch.ones_like(pred))
+        loss_g.backward()
+        opt_g.step()
+        opt_g.zero_grad()
+        d.requires_grad_(True)
+        stamps.append(time.perf_counter())
+    return np.diff(stamps).tolist()
+
+
+def plain_srcnn_net() -> nn.Module:
+    return nn.Sequential(nn.Upsample(scale_factor=4, mode='bicubic', align_corners=False),
+                         nn.Conv2d(3, 64, 9, padding=4), nn.ReLU(), nn.Conv2d(64, 32, 1),
+                         nn.ReLU(), nn.Conv2d(32, 3, 5, padding=2))
+
+
+def plain_srcnn_loop(net, batch: tuple, opt, iters: int) -> list[float]:
+    lq, gt = batch
+    stamps = [time.perf_counter()]
+    for _ in range(iters):
+        loss = F.l1_loss(net(lq), gt)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        stamps.append(time.perf_counter())
+    return np.diff(stamps).tolist()
+
+
+# -- the genforge side ------------------------------------------------------------------------
+def optimizer_cfg(args, betas) -> dict:
+    cfg = dict(type='Adam', lr=2e-4, betas=betas)
+    if args.foreach:
+        cfg['foreach'] = True
+    if args.fused:
+        cfg['fused'] = True
+    return cfg
+
+
+def run_runner(args, model: nn.Module, dataset: dict, optim_wrapper: dict,
+               iters: int) -> list[float]:
+    """One ``Runner.train()`` with the config a user would write (MMEngine's default hooks, a
+    checkpoint interval out of range). The model is built once and reused across rounds so
+    compiled code is too; each round builds fresh optimizers, as the plain loop does."""
+    from genforge.config import Config
+    options = {k: True for k in ('channels_last', 'compile') if getattr(args, k)}
+    clock = IterClock()
+    with tempfile.TemporaryDirectory() as work_dir:
+        runner = Runner(
+            model=model, work_dir=work_dir, optim_wrapper=optim_wrapper,
+            train_dataloader=dict(batch_size=BATCH, num_workers=0, dataset=dataset,
+                                  sampler=dict(type='InfiniteSampler', shuffle=True)),
+            train_cfg=dict(by_epoch=False, max_iters=iters),
+            default_hooks=dict(logger=dict(type='LoggerHook', interval=10),
+                               checkpoint=dict(type='CheckpointHook', interval=100000,
+                                               by_epoch=False, save_last=False)),
+            randomness=dict(seed=0), log_level='WARNING', cfg=Config(options))
+        runner.register_hook(clock)
+        runner.train()
+    return np.diff(clock.stamps).tolist()
+
+
+# -- benchmarks -------------------------------------------------------------------------------
+def _to_fmt(module: nn.Module, args) -> nn.Module:
+    if args.channels_last:
+        module = module.to(memory_format=torch.channels_last)
+    if args.compile:
+        module.compile()
+    return module
+
+
+def bench_dcgan(args) -> tuple[list[float], list[float]]:
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='DCGAN', noise_size=100, data_preprocessor=dict(type='DataPreprocessor'),
+        generator=dict(type='DCGANGenerator', output_scale=64, base_channels=args.g_channels),
+        discriminator=dict(type='DCGANDiscriminator', input_scale=64, output_scale=4,
+                           out_channels=1, base_channels=args.d_channels)))
+    model.init_weights()
+    g, d = plain_dcgan_nets(args.g_channels, args.d_channels)
+    copy_same_layout(model.generator, g)
+    copy_same_layout(model.discriminator, d)
+    check_same_function(model.generator, g, torch.randn(2, 100, 1, 1))
+    check_same_function(model.discriminator, d, torch.randn(2, 3, 64, 64))
+    g, d = _to_fmt(g, args), _to_fmt(d, args)
+    dataset = dict(type='InMemoryImages', num=BATCH, gt_size=64)
+    real = torch.stack([it['data_samples'].gt_img for it in InMemoryImages(BATCH, 64).items])
+    real = real.float() / 127.5 - 1  # what the DataPreprocessor makes of it: [-1, 1]
+    if args.channels_last:
+        real = real.contiguous(memory_format=torch.channels_last)
+    betas = (0.5, 0.999)
+    optim_wrapper = dict(constructor='GenOptimWrapperConstructor',
+                         generator=dict(optimizer=optimizer_cfg(args, betas)),
+                         discriminator=dict(optimizer=optimizer_cfg(args, betas)))
+
+    def plain(n):
+        extra = {k: True for k in ('foreach', 'fused') if getattr(args, k)}
+        opts = (torch.optim.Adam(g.parameters(), lr=2e-4, betas=betas, **extra),
+                torch.optim.Adam(d.parameters(), lr=2e-4, betas=betas, **extra))
+        return plain_dcgan_loop((g, d), real, opts, n)
+
+    return _alternate(args, plain, lambda n: run_runner(args, model, dataset, optim_wrapper, n))
+
+
+def bench_srcnn(args) -> tuple[list[float], list[float]] | None:
+    if MODELS.get('BaseEditModel') is None:
+        return None
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='BaseEditModel',
+        generator=dict(type='SRCNNNet', channels=(3, 64, 32, 3), kernel_sizes=(9, 1, 5),
+                       upscale_factor=4),
+        pixel_loss=dict(type='L1Loss', loss_weight=1.0, reduction='mean'),
+        data_preprocessor=dict(type='DataPreprocessor', mean=[0.] * 3, std=[255.] * 3)))
+    model.init_weights()
+    net = plain_srcnn_net()
+    copy_same_layout(model.generator, net)
+    check_same_function(model.generator, net, torch.rand(2, 3, 8, 8))
+    net = _to_fmt(net, args)
+    size = args.sr_gt_size
+    dataset = dict(type='InMemoryImages', num=BATCH, gt_size=size, lq_scale=4)
+    items = InMemoryImages(BATCH, size, lq_scale=4).items
+    lq = torch.stack([it['inputs'] for it in items]).float() / 255.
+    gt = torch.stack([it['data_samples'].gt_img for it in items]).float() / 255.
+    if args.channels_last:
+        lq = lq.contiguous(memory_format=torch.channels_last)
+    optim_wrapper = dict(optimizer=optimizer_cfg(args, (0.9, 0.999)))
+
+    def plain(n):
+        extra = {k: True for k in ('foreach', 'fused') if getattr(args, k)}
+        opt = torch.optim.Adam(net.parameters(), lr=2e-4, betas=(0.9, 0.999), **extra)
+        return plain_srcnn_loop(net, (lq, gt), opt, n)
+
+    return _alternate(args, plain, lambda n: run_runner(args, model, dataset, optim_wrapper, n))
+
+
+def _alternate(args, plain, framework) -> tuple[list[float], list[float]]:
+    """Rounds of (plain, genforge) or (genforge, plain), alternating who goes first; the first
+    ``--warmup`` iterations of every run are dropped."""
+    times: dict[str, list[float]] = dict(plain=[], genforge=[])
+    n = args.iters + args.warmup
+    for r in range(args.rounds):
+        order = (('plain', plain), ('genforge', framework))
+        for name, fn in order if r % 2 == 0 else order[::-1]:
+            torch.manual_seed(r)
+            times[name] += fn(n)[args.warmup:]
+    return times['plain'], times['genforge']
+
+
+def report(name: str, plain: list[float], gf: list[float]) -> float:
+    mp, mg = statistics.median(plain), statistics.median(gf)
+    ratio = mg / mp
+    print(f'{name:<10} plain {mp * 1e3:9.1f} ms/iter   genforge {mg * 1e3:9.1f} ms/iter   '
+          f'ratio {ratio:.3f}   (n={len(plain)}+{len(gf)}, plain min {min(plain) * 1e3:.1f}, '
+          f'genforge min {min(gf) * 1e3:.1f})')
+    return ratio
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--iters', type=int, default=5, help='timed iterations per run')
+    p.add_argument('--rounds', type=int, default=4, help='alternating rounds per side')
+    p.add_argument('--warmup', type=int, default=None,
+                   help='iterations dropped per run (default 1; 2 with --compile)')
+    p.add_argument('--models', default='srcnn,dcgan', help='comma list: dcgan, srcnn')
+    p.add_argument('--g-channels', type=int, default=1024, help="G base_channels (MMagic: 1024)")
+    p.add_argument('--d-channels', type=int, default=128, help="D base_channels (MMagic: 128)")
+    p.add_argument('--sr-gt-size', type=int, default=128, help='SRCNN GT patch (MMagic: 128)')
+    p.add_argument('--channels-last', action='store_true', help='channels_last=True')
+    p.add_argument('--compile', action='store_true', help='compile=True (torch.compile G, D)')
+    group = p.add_mutually_exclusive_group()
+    group.add_argument('--foreach', action='store_true', help='Adam(foreach=True)')
+    group.add_argument('--fused', action='store_true', help='Adam(fused=True)')
+    p.add_argument('--threads', type=int, default=None, help='torch.set_num_threads')
+    args = p.parse_args(argv)
+    if args.warmup is None:
+        args.warmup = 2 if args.compile else 1
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    logging.getLogger('genforge').setLevel(logging.WARNING)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)  # denormal slow paths would time the weights, not the loop
+    opts = [k for k in ('channels_last', 'compile', 'foreach', 'fused') if getattr(args, k)]
+    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, batch {BATCH}, '
+          f'{args.rounds} rounds x {args.iters} iters (+{args.warmup} warm-up), '
+          f'options: {", ".join(opts) or "none"}')
+    models = [m.strip() for m in args.models.split(',') if m.strip()]
+    ratio = None
+    for name in models:
+        if name == 'srcnn':
+            result = bench_srcnn(args)
+            if result is None:
+                print('srcnn      skipped: BaseEditModel/SRCNNNet not available')
+                continue
+            r = report('SRCNN-x4', *result)
+        elif name == 'dcgan':
+            r = report('DCGAN-64', *bench_dcgan(args))
+        else:
+            raise SystemExit(f'--models: unknown model {name!r}; use dcgan and/or srcnn')
+        ratio = r if name == 'dcgan' or ratio is None else ratio
+    if ratio is not None:
+        print(f'overhead ratio: {ratio:.2f}')
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

@@ -1,0 +1,251 @@
+"""Base classes of the generative metrics (MMagic's ``GenMetric`` / ``GenerativeMetric``).
+
+Images reach the metrics as MMagic passes them: float tensors in [0, 255], BGR channel order
+(``DataPreprocessor.destruct`` for generated images, the eval-mode preprocessor for real ones).
+Inception-based metrics flip them to RGB and quantise them to integers before the network.
+
+- ``GenMetric`` (``SAMPLER_MODE = 'normal'``): the loop iterates over real batches and the
+  model generates one fake per real image (SWD, translation models' TransFID/TransIS).
+- ``GenerativeMetric`` (``SAMPLER_MODE = 'Generative'``): the loop asks the model for
+  ``fake_nums`` samples with ``inputs=dict(num_batches=..., sample_model=...)``; real data is
+  only used in :meth:`prepare` (FID/KID/PR reference statistics).
+"""
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+
+from ...datasets.collate import pseudo_collate
+from ...dist import all_gather_object, broadcast_object, get_dist_info, get_world_size, is_main_process
+from ...structures import DataSample
+from .base import BaseMetric
+
+__all__ = ['GenMetric', 'GenerativeMetric', 'GenerativeSampler', 'unwrap_model']
+
+logger = logging.getLogger(__name__)
+
+
+def unwrap_model(model: nn.Module) -> nn.Module:
+    """The model inside a DDP-style wrapper (``.module``), or the model itself."""
+    return model.module if hasattr(model, 'module') and isinstance(model.module, nn.Module) \
+        else model
+
+
+def _stack_field(value: Any) -> list[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return list(value) if value.ndim == 4 else [value]
+    return list(value)
+
+
+class GenMetric(BaseMetric):
+    """Base of metrics comparing generated and real images.
+
+    Args:
+        fake_nums (int): generated images the metric uses.
+        real_nums (int): real images; -1 = the whole dataset. Default 0.
+        fake_key (str, optional): field of the model output holding the image, default
+            ``'fake_img'``.
+        real_key (str, optional): field of the (eval-preprocessed) data samples holding real
+            images, default ``'gt_img'``.
+        sample_model (str): 'ema' or 'orig' (which sub-sample of the output to read).
+        collect_device (str), prefix (str, optional): as BaseMetric.
+    """
+    SAMPLER_MODE = 'normal'
+    name = 'GenMetric'
+
+    def __init__(self, fake_nums: int, real_nums: int = 0, fake_key: str | None = None,
+                 real_key: str | None = 'gt_img', sample_model: str = 'ema',
+                 collect_device: str = 'cpu', prefix: str | None = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.fake_nums = int(fake_nums)
+        self.real_nums = int(real_nums)
+        self.fake_key = fake_key
+        self.real_key = real_key
+        self.sample_model = sample_model
+        self.need_cond_input = getattr(self, 'need_cond_input', False)
+        self.real_results: list = []
+        self.fake_results: list = []
+        self.data_preprocessor = None
+        self.real_source = 'val'  # which data the real statistics came from (protocol)
+
+    # -- sizes ---------------------------------------------------------------------------
+    @property
+    def fake_nums_per_device(self) -> int:
+        return math.ceil(self.fake_nums / get_world_size())
+
+    @property
+    def real_nums_per_device(self) -> int:
+        return math.ceil(self.real_nums / get_world_size())
+
+    # -- protocol ------------------------------------------------------------------------
+    @property
+    def protocol(self) -> str:
+        """What the number means, e.g. ``swd@fake=2048,real=val:2048,model=ema``."""
+        fields = dict(self._protocol_fields())
+        fields.setdefault('fake', self.fake_nums)
+        fields.setdefault('model', self.sample_model)
+        return f'{self.name.lower()}@' + ','.join(f'{k}={v}' for k, v in fields.items())
+
+    def _protocol_fields(self) -> list[tuple[str, Any]]:
+        real = 'all' if self.real_nums == -1 else self.real_nums
+        return [('fake', self.fake_nums), ('real', f'{self.real_source}:{real}')]
+
+    # -- inputs from the loop -------------------------------------------------------------
+    def prepare(self, module: nn.Module, dataloader: DataLoader) -> None:
+        """Called once before sampling; keeps the model's data preprocessor."""
+        self.data_preprocessor = getattr(unwrap_model(module), 'data_preprocessor', None)
+
+    def fake_images(self, data_samples) -> list[torch.Tensor]:
+        """Per-sample generated images (3, H, W), [0, 255] BGR, from the model outputs."""
+        imgs = []
+        for pred in data_samples:
+            sample = pred.get(self.sample_model) if self.sample_model in pred else pred
+            key = self.fake_key if self.fake_key is not None and self.fake_key in sample \
+                else 'fake_img'
+            if key not in sample:
+                raise KeyError(f'{type(self).__name__}: the model output has no {key!r} field '
+                               f'(sample_model={self.sample_model!r}); fields: '
+                               f'{list(sample.keys())}. Set fake_key to the image field.')
+            img = sample.get(key)
+            imgs.append(img.get('fake_img') if isinstance(img, (dict, DataSample)) else img)
+        return [img.detach() for img in imgs]
+
+    def real_images(self, data_batch: dict) -> list[torch.Tensor]:
+        """Real images of a dataloader batch as (3, H, W) [0, 255] BGR tensors."""
+        key = self.real_key or 'gt_img'
+        if self.data_preprocessor is not None:
+            samples = self.data_preprocessor(data_batch, False).get('data_samples')
+            if samples is not None and key in samples:
+                return [t.float() for t in _stack_field(samples.get(key))]
+        samples = data_batch.get('data_samples') or []
+        if samples and all(key in s for s in samples):
+            return [s.get(key).float() for s in samples]
+        raise KeyError(f'{type(self).__name__}: real_key={key!r} is not in the data samples of '
+                       'the dataloader batch; pack the real image under that key '
+                       "(PackInputs) or set real_key (e.g. 'gt_img' or 'img').")
+
+    # -- samplers ------------------------------------------------------------------------
+    def get_metric_sampler(self, model: nn.Module, dataloader: DataLoader,
+                           metrics: list[GenMetric]) -> DataLoader:
+        """Real batches (this rank's share of the first ``real_nums`` dataset items)."""
+        dataset = dataloader.dataset
+        nums = max(m.real_nums if m.real_nums != -1 else len(dataset) for m in metrics)
+        if nums > len(dataset):
+            raise ValueError(f'{type(self).__name__}: real_nums={nums} exceeds the dataset '
+                             f'length {len(dataset)}')
+        rank, world = get_dist_info()
+        subset = [(i * world + rank) % nums for i in range((nums - 1) // world + 1)]
+        return DataLoader(dataset, batch_size=dataloader.batch_size, sampler=subset,
+                          collate_fn=pseudo_collate, shuffle=False, drop_last=False)
+
+    # -- results -------------------------------------------------------------------------
+    def _collect(self, results: list, size: int) -> list | None:
+        """Concatenate this rank's per-sample results with the others', keep ``size``."""
+        gathered = all_gather_object([r.cpu() if isinstance(r, torch.Tensor) else r
+                                      for r in results])
+        if not is_main_process():
+            return None
+        # interleave ranks back into sampling order
+        merged = [item for group in zip(*gathered) for item in group] if len(gathered) > 1 \
+            else gathered[0]
+        if size != -1 and len(merged) < size:
+            raise ValueError(f'{type(self).__name__}: got {len(merged)} results, needs {size}; '
+                             'the sampler produced too few images')
+        return merged if size == -1 else merged[:size]
+
+    def evaluate(self, size: int | None = None) -> dict:
+        """Gather, compute on rank 0, broadcast; keys get ``prefix/``."""
+        fake = self._collect(self.fake_results, self.fake_nums)
+        real = self._collect(self.real_results, self.real_nums) if self.real_results else []
+        metrics = None
+        if is_main_process():
+            metrics = self.compute_metrics(fake, real)
+            if self.prefix:
+                metrics = {f'{self.prefix}/{k}': v for k, v in metrics.items()}
+        metrics = broadcast_object(metrics)
+        self.fake_results.clear()
+        self.real_results.clear()
+        return metrics
+
+    def compute_metrics(self, results_fake: list, results_real: list) -> dict:  # noqa: D102
+        raise NotImplementedError
+
+
+class GenerativeSampler:
+    """Finite iterator of generation requests: ``dict(inputs=dict(num_batches, sample_model,
+    sample_kwargs[, noise]))`` until ``max_length`` samples are asked for (last batch smaller)."""
+
+    def __init__(self, batch_size: int, max_length: int, sample_model: str, dataset=None,
+                 need_cond: bool = False, sample_kwargs: dict | None = None):
+        self.batch_size, self.max_length = batch_size, max_length
+        self.sample_model, self.dataset, self.need_cond = sample_model, dataset, need_cond
+        self.sample_kwargs = dict(sample_kwargs or {})
+
+    def __len__(self) -> int:
+        return math.ceil(self.max_length / self.batch_size)
+
+    def _cond_samples(self, n: int) -> list[DataSample]:
+        out = []
+        for _ in range(n):
+            info = self.dataset.get_data_info(np.random.randint(len(self.dataset)))
+            out.append(DataSample().set_gt_label(info['gt_label']))
+        return out
+
+    def __iter__(self) -> Iterator[dict]:
+        for start in range(0, self.max_length, self.batch_size):
+            n = min(self.batch_size, self.max_length - start)
+            data = dict(inputs=dict(num_batches=n, sample_model=self.sample_model,
+                                    sample_kwargs=dict(self.sample_kwargs)))
+            if self.need_cond:
+                data['data_samples'] = self._cond_samples(n)
+            yield data
+
+
+class GenerativeMetric(GenMetric):
+    """Base of metrics on generated samples only (real data just in :meth:`prepare`).
+
+    Extra args: ``need_cond_input`` (sample labels from the dataset's ``get_data_info``),
+    ``sample_kwargs`` (passed to the model's sampling).
+    """
+    SAMPLER_MODE = 'Generative'
+
+    def __init__(self, fake_nums: int, real_nums: int = 0, fake_key: str | None = None,
+                 real_key: str | None = 'img', need_cond_input: bool = False,
+                 sample_model: str = 'ema', collect_device: str = 'cpu',
+                 prefix: str | None = None, sample_kwargs: dict | None = None):
+        self.need_cond_input = need_cond_input
+        super().__init__(fake_nums, real_nums, fake_key, real_key, sample_model,
+                         collect_device, prefix)
+        self.sample_kwargs = dict(sample_kwargs or {})
+
+    def get_metric_sampler(self, model: nn.Module, dataloader: DataLoader,
+                           metrics: list[GenMetric]) -> GenerativeSampler:
+        """Requests for ``max(fake_nums_per_device)`` samples of the group's metrics."""
+        models = {m.sample_model for m in metrics}
+        if len(models) != 1:
+            raise ValueError(f'metrics sharing a sampler must use one sample_model, got {models}')
+        return GenerativeSampler(dataloader.batch_size, max(m.fake_nums_per_device
+                                                            for m in metrics),
+                                 self.sample_model, dataloader.dataset, self.need_cond_input,
+                                 self.sample_kwargs)
+
+    def evaluate(self, size: int | None = None) -> dict:
+        fake = self._collect(self.fake_results, self.fake_nums)
+        metrics = None
+        if is_main_process():
+            metrics = self.compute_metrics(fake)
+            if self.prefix:
+                metrics = {f'{self.prefix}/{k}': v for k, v in metrics.items()}
+        metrics = broadcast_object(metrics)
+        self.fake_results.clear()
+        return metrics
+
+    def compute_metrics(self, results_fake: list) -> dict:  # noqa: D102
+        raise NotImplementedError

@@ -1,0 +1,153 @@
+"""BaseConditionalGAN: BaseGAN whose generator and discriminator also take class labels."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from genforge.structures import DataSample
+
+from .base_gan import BaseGAN, ModelType
+
+LabelVar = Tensor | Callable | list | None
+
+
+def label_sample_fn(label: LabelVar = None, num_batches: int = 1,
+                    num_classes: int | None = None, device: torch.device | str = 'cpu') -> Tensor:
+    """Labels as given (checked against ``num_classes``), a sampler ``fn(num_batches)``'s output,
+    or uniform in ``[0, num_classes)`` when ``label`` is None."""
+    if isinstance(label, (list, tuple)):
+        label = torch.as_tensor(label, dtype=torch.long)
+    if isinstance(label, Tensor):
+        batch = label[None] if label.ndim == 0 else label
+    elif callable(label):
+        batch = label(num_batches)
+    else:
+        if not num_classes:
+            raise ValueError('num_classes is unknown: set model.num_classes (or the generator\'s) '
+                             'or pass labels')
+        batch = torch.randint(0, num_classes, (num_batches,))
+    if num_classes and batch.numel() and (batch.min() < 0 or batch.max() >= num_classes):
+        raise ValueError(f'labels must be in [0, {num_classes - 1}], got {batch.tolist()}')
+    return batch.to(device)
+
+
+class BaseConditionalGAN(BaseGAN):
+    """Conditional GAN base: real labels from ``data_samples.gt_label``, sampled labels (uniform
+    over ``num_classes``) for generated images; G and D are called with ``label=``.
+
+    Example: dict(type='SNGAN', num_classes=10, noise_size=128,
+                  generator=dict(type='SNGANGenerator', output_scale=32, num_classes=10),
+                  discriminator=dict(type='ProjDiscriminator', input_scale=32, num_classes=10))
+    """
+
+    def __init__(self, generator: ModelType, discriminator: ModelType | None = None,
+                 data_preprocessor: dict | nn.Module | None = None, generator_steps: int = 1,
+                 discriminator_steps: int = 1, noise_size: int | None = None,
+                 num_classes: int | None = None, ema_config: dict | None = None,
+                 loss_config: dict | None = None):
+        # set before BaseGAN builds the networks: they get num_classes as a default argument
+        nn.Module.__setattr__(self, 'num_classes',
+                              self._get_valid_num_classes(num_classes, generator, discriminator))
+        super().__init__(generator, discriminator, data_preprocessor, generator_steps,
+                         discriminator_steps, noise_size, ema_config, loss_config)
+
+    @staticmethod
+    def _get_valid_num_classes(num_classes: int | None, generator: ModelType,
+                               discriminator: ModelType | None) -> int | None:
+        """num_classes from the argument, the generator and the discriminator; all must agree."""
+        def of(net):
+            if net is None:
+                return None
+            return net.get('num_classes') if isinstance(net, dict) else getattr(net, 'num_classes',
+                                                                                None)
+        found = {k: v for k, v in (('model.num_classes', num_classes),
+                                   ('model.generator.num_classes', of(generator)),
+                                   ('model.discriminator.num_classes', of(discriminator)))
+                 if v is not None}
+        if len(set(found.values())) > 1:
+            raise ValueError(f'Inconsistent num_classes: {found}; make them equal')
+        return next(iter(found.values())) if found else None
+
+    def label_fn(self, label: LabelVar = None, num_batches: int = 1) -> Tensor:
+        """Labels for ``num_batches`` samples: given, from a sampler, or uniform."""
+        return label_sample_fn(label, num_batches, self.num_classes, self.device)
+
+    @staticmethod
+    def data_sample_to_label(data_samples: Any) -> Tensor | None:
+        """``gt_label`` of a (stacked) DataSample as a (N,) LongTensor, or None."""
+        if data_samples is None:
+            return None
+        if isinstance(data_samples, (list, tuple)):
+            if not data_samples:
+                return None
+            data_samples = DataSample.stack(list(data_samples))
+        label = data_samples.get('gt_label')
+        if label is None:
+            return None
+        label = getattr(label, 'label', label)  # MMagic's LabelData wrapper
+        if isinstance(label, list):
+            label = torch.cat([torch.as_tensor(v).reshape(-1) for v in label])
+        return label.reshape(-1).long()
+
+    def forward(self, inputs: Any, data_samples: Any = None,
+                mode: str | None = None) -> list[DataSample]:
+        """Sample images like ``BaseGAN.forward``; labels come from ``data_samples.gt_label``,
+        else ``inputs['label']``, else uniform; each output sample carries its ``gt_label``."""
+        noise, sample_kwargs = self._sample_inputs(inputs, data_samples)
+        num_batches = noise.shape[0]
+        labels = self.data_sample_to_label(data_samples)
+        if labels is None:
+            given = inputs.get('label') if isinstance(inputs, dict) else None
+            labels = self.label_fn(given, num_batches=num_batches)
+        labels = labels.to(noise.device)
+        sample_model = self._get_valid_model(inputs)
+        models = {'ema': getattr(self, 'generator_ema', None), 'orig': self.generator}
+        names = ['ema', 'orig'] if sample_model == 'ema/orig' else [sample_model]
+        fakes = {name: self._generate(models[name], noise, sample_kwargs, data_samples,
+                                      label=labels) for name in names}
+        return self._pack_samples(inputs, data_samples, noise, sample_model, sample_kwargs, fakes,
+                                  gt_label=labels)
+
+    def train_generator(self, inputs: Any, data_samples: Any, optimizer_wrapper) -> dict:
+        """Default conditional G step with ``self.gan_loss`` on sampled labels."""
+        self._require_gan_loss()
+        num_batches = self.get_real_imgs(inputs, data_samples).shape[0]
+        noise = self.noise_fn(num_batches=num_batches)
+        fake_labels = self.label_fn(num_batches=num_batches)
+        fake_imgs = self.generator(noise=noise, label=fake_labels, return_noise=False)
+        out_dict = dict(gen=self.generator, disc=self.discriminator, fake_imgs=fake_imgs,
+                        disc_pred_fake_g=self.discriminator(fake_imgs, label=fake_labels),
+                        batch_size=num_batches, fake_label=fake_labels,
+                        loss_scaler=getattr(optimizer_wrapper, 'loss_scaler', None))
+        loss, log_vars = self._get_gen_loss(out_dict)
+        optimizer_wrapper.update_params(loss)
+        return log_vars
+
+    def train_discriminator(self, inputs: Any, data_samples: Any, optimizer_wrapper) -> dict:
+        """Default conditional D step: real images with ``gt_label``, fakes with sampled ones."""
+        self._require_gan_loss()
+        real_imgs = self.get_real_imgs(inputs, data_samples)
+        real_labels = self.data_sample_to_label(data_samples)
+        if real_labels is None:
+            raise KeyError(f'{type(self).__name__}: data_samples have no gt_label; pack labels '
+                           f"with PackInputs (a dataset with 'gt_label') for conditional training")
+        num_batches = real_imgs.shape[0]
+        noise = self.noise_fn(num_batches=num_batches)
+        fake_labels = self.label_fn(num_batches=num_batches)
+        with torch.no_grad():  # D's step must not build a graph through G
+            fake_imgs = self.generator(noise=noise, label=fake_labels, return_noise=False)
+        out_dict = dict(gen=self.generator, disc=self.discriminator,
+                        disc_pred_fake=self.discriminator(fake_imgs, label=fake_labels),
+                        disc_pred_real=self.discriminator(real_imgs, label=real_labels),
+                        fake_imgs=fake_imgs, real_imgs=real_imgs, batch_size=num_batches,
+                        gt_label=real_labels, fake_label=fake_labels,
+                        loss_scaler=getattr(optimizer_wrapper, 'loss_scaler', None))
+        loss, log_vars = self._get_disc_loss(out_dict)
+        optimizer_wrapper.update_params(loss)
+        return log_vars
+
+
+__all__ = ['BaseConditionalGAN', 'label_sample_fn']

@@ -1,0 +1,388 @@
+"""BaseGAN: alternating D/G training with the optim wrappers' accumulation, EMA and sampling.
+
+The schedule is MMGeneration 1.x / MMagic's: the discriminator is updated every iteration; the
+generator after every ``discriminator_steps * disc_accumulative_counts`` iterations, then
+``generator_steps * gen_accumulative_counts`` times in a row; ``generator_ema`` follows the
+generator after each generator update (from ``ema_config['start_iter']`` on).
+"""
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from genforge.models.base_model import BaseModel
+from genforge.models.utils import set_requires_grad
+from genforge.models.wrappers import is_model_wrapper
+from genforge.registry import MODELS
+from genforge.structures import DataSample
+
+logger = logging.getLogger(__name__)
+
+ModelType = dict | nn.Module
+NoiseVar = Tensor | Callable | None
+
+
+def get_valid_noise_size(noise_size: int | None, generator: ModelType) -> int | None:
+    """``noise_size`` from the model argument or the generator (config or module); must agree."""
+    gen_size = generator.get('noise_size') if isinstance(generator, dict) \
+        else getattr(generator, 'noise_size', None)
+    if noise_size is not None and gen_size is not None and noise_size != gen_size:
+        raise ValueError(f'model.noise_size={noise_size} disagrees with '
+                         f'model.generator.noise_size={gen_size}; set one of them')
+    return noise_size if noise_size is not None else gen_size
+
+
+def get_valid_num_batches(inputs: Any, data_samples: Any = None) -> int:
+    """Batch size implied by tensors in ``inputs``, ``inputs['num_batches']`` and data_samples."""
+    if isinstance(inputs, Tensor):
+        return inputs.shape[0]
+    sizes = {}
+    if isinstance(inputs, dict):
+        sizes = {k: v.shape[0] for k, v in inputs.items() if isinstance(v, Tensor)}
+        if inputs.get('num_batches') is not None:
+            sizes['num_batches'] = inputs['num_batches']
+    if data_samples is not None and len(data_samples) > 0:
+        sizes['data_samples'] = len(data_samples)
+    if len(set(sizes.values())) > 1:
+        raise ValueError(f'Inconsistent batch sizes in the sampling inputs: {sizes}')
+    return next(iter(sizes.values())) if sizes else 1
+
+
+def noise_sample_fn(noise: NoiseVar = None, num_batches: int = 1,
+                    noise_size: int | list | tuple | None = None,
+                    device: torch.device | str = 'cpu') -> Tensor:
+    """A noise Tensor as given (a 1-D one gets a batch dim), a sampler ``fn((N, *size))``'s
+    output, or ``randn(N, *noise_size)`` when ``noise`` is None."""
+    if isinstance(noise, Tensor):
+        batch = noise[None] if noise.ndim == 1 else noise
+    else:
+        if noise_size is None:
+            raise ValueError('noise_size is unknown: set model.noise_size (or the generator\'s) '
+                             'or pass a noise Tensor')
+        size = [noise_size] if isinstance(noise_size, int) else list(noise_size)
+        batch = noise((num_batches, *size)) if callable(noise) else torch.randn(num_batches,
+                                                                                *size)
+    return batch.to(device)
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    return model.module if is_model_wrapper(model) else model
+
+
+class BaseGAN(BaseModel):
+    """Base class of GAN algorithms; subclasses implement ``train_generator`` and
+    ``train_discriminator(inputs, data_samples, optimizer_wrapper)`` (called positionally), or
+    set ``loss_config=dict(gan_loss=...)`` to use the default ones below.
+
+    Example: dict(type='DCGAN', noise_size=100, data_preprocessor=dict(type='DataPreprocessor'),
+                  generator=dict(type='DCGANGenerator', output_scale=64),
+                  discriminator=dict(type='DCGANDiscriminator', input_scale=64, output_scale=4,
+                                     out_channels=1),
+                  ema_config=dict(interval=1, momentum=0.001, start_iter=0))
+    """
+
+    def __init__(self, generator: ModelType, discriminator: ModelType | None = None,
+                 data_preprocessor: dict | nn.Module | None = None, generator_steps: int = 1,
+                 discriminator_steps: int = 1, noise_size: int | None = None,
+                 ema_config: dict | None = None, loss_config: dict | None = None):
+        super().__init__(data_preprocessor=data_preprocessor)
+        noise_size = get_valid_noise_size(noise_size, generator)
+        if isinstance(generator, dict):
+            self._gen_cfg = copy.deepcopy(generator)
+            gen_args = {}
+            if noise_size:
+                gen_args['noise_size'] = noise_size
+            if getattr(self, 'num_classes', None) is not None:
+                gen_args['num_classes'] = self.num_classes
+            generator = MODELS.build(generator, default_args=gen_args, key_path='model.generator')
+        self.generator = generator
+        # the generator may have its own default noise_size
+        self.noise_size = getattr(self.generator, 'noise_size', noise_size)
+        if isinstance(discriminator, dict):
+            self._disc_cfg = copy.deepcopy(discriminator)
+            disc_args = {}
+            if getattr(self, 'num_classes', None) is not None:
+                disc_args['num_classes'] = self.num_classes
+            discriminator = MODELS.build(discriminator, default_args=disc_args,
+                                         key_path='model.discriminator')
+        self.discriminator = discriminator
+        self._gen_steps = generator_steps
+        self._disc_steps = discriminator_steps
+        self._ema_config = copy.deepcopy(ema_config)
+        self._with_ema_gen = ema_config is not None
+        if self._with_ema_gen:
+            self._init_ema_model(self._ema_config)
+        self._init_loss(loss_config)
+
+    # -- construction ---------------------------------------------------------------------
+    def _init_ema_model(self, ema_config: dict) -> None:
+        cfg = dict(ema_config)
+        cfg.setdefault('type', 'ExponentialMovingAverage')
+        self.ema_start = cfg.pop('start_iter', 0)
+        self.generator_ema = MODELS.build(cfg, default_args=dict(model=_unwrap(self.generator)),
+                                          key_path='model.ema_config')
+
+    def _init_loss(self, loss_config: dict | None) -> None:
+        """``loss_config``: None, scalars read by subclasses (``gp_loss_weight=10``), and/or
+        ``gan_loss`` / ``disc_auxiliary_loss`` / ``gen_auxiliary_loss`` configs to build."""
+        self.loss_config = copy.deepcopy(loss_config) if loss_config else {}
+        gan_loss = self.loss_config.get('gan_loss')
+        self.gan_loss = MODELS.build(gan_loss, key_path='model.loss_config.gan_loss') \
+            if isinstance(gan_loss, dict) else None
+        for key in ('disc_auxiliary_loss', 'gen_auxiliary_loss'):
+            cfgs = self.loss_config.get(key)
+            if cfgs and not isinstance(cfgs, list):
+                cfgs = [cfgs]
+            modules = nn.ModuleList([MODELS.build(c, key_path=f'model.loss_config.{key}')
+                                     for c in cfgs]) if cfgs else None
+            setattr(self, key.replace('_loss', '_losses'), modules)
+
+    # -- properties -----------------------------------------------------------------------
+    @property
+    def generator_steps(self) -> int:
+        """Generator updates in a row each time the generator is trained."""
+        return self._gen_steps
+
+    @property
+    def discriminator_steps(self) -> int:
+        """Full discriminator updates between two generator updates."""
+        return self._disc_steps
+
+    @property
+    def with_ema_gen(self) -> bool:
+        return self._with_ema_gen
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    # -- sampling helpers -----------------------------------------------------------------
+    def noise_fn(self, noise: NoiseVar = None, num_batches: int = 1) -> Tensor:
+        """Noise for ``num_batches`` samples: a Tensor as given, a sampler's output or N(0, 1)."""
+        return noise_sample_fn(noise, num_batches, self.noise_size, self.device)
+
+    @staticmethod
+    def gather_log_vars(log_vars_list: list[dict[str, Tensor]]) -> dict[str, Tensor]:
+        """Average each key over several generator steps."""
+        if len(log_vars_list) == 1:
+            return log_vars_list[0]
+        out = {}
+        for key in log_vars_list[0]:
+            missing = [i for i, lv in enumerate(log_vars_list) if key not in lv]
+            if missing:
+                raise KeyError(f'log var {key!r} is missing in generator steps {missing}')
+            out[key] = torch.stack([lv[key] for lv in log_vars_list]).mean()
+        return out
+
+    @staticmethod
+    def get_real_imgs(inputs: Any, data_samples: Any = None) -> Tensor:
+        """Real images of a preprocessed batch: ``inputs['img']`` (MMGeneration PackGenInputs),
+        a Tensor ``inputs``, or ``data_samples.gt_img`` (MMagic PackInputs(key='gt'))."""
+        if isinstance(inputs, Tensor):
+            return inputs
+        if isinstance(inputs, dict) and isinstance(inputs.get('img'), Tensor):
+            return inputs['img']
+        gt = data_samples.get('gt_img') if isinstance(data_samples, DataSample) else None
+        if isinstance(gt, Tensor):
+            return gt
+        if isinstance(gt, list) and gt:
+            return torch.stack(gt)
+        keys = list(inputs) if isinstance(inputs, dict) else type(inputs).__name__
+        raise KeyError(f'No real images in the batch: expected inputs["img"] or '
+                       f'data_samples.gt_img (got inputs {keys}); pack images with '
+                       f"PackGenInputs(keys=['img']) or LoadImageFromFile(key='gt') + PackInputs")
+
+    # -- training -------------------------------------------------------------------------
+    def should_update_generator(self, curr_iter: int, disc_accu_counts: int) -> bool:
+        """G trains once D has had ``discriminator_steps`` full (accumulated) updates.
+
+        ``curr_iter`` is the loop's 0-based iteration, incremented after ``train_step``.
+        """
+        return (curr_iter + 1) % (self.discriminator_steps * disc_accu_counts) == 0
+
+    def should_update_ema(self, curr_iter: int, disc_accu_counts: int) -> bool:
+        return (curr_iter + 1) >= self.ema_start * self.discriminator_steps * disc_accu_counts
+
+    def train_step(self, data: dict, optim_wrapper) -> dict[str, Tensor]:
+        """One iteration: D every time, then G (and EMA) when ``should_update_generator``."""
+        from genforge.runner.message_hub import MessageHub
+        curr_iter = MessageHub.get_current_instance().get_info('iter', 0)
+        data = self.data_preprocessor(data, True)
+        inputs, data_samples = data['inputs'], data.get('data_samples')
+        disc_wrapper = optim_wrapper['discriminator']
+        disc_accu = disc_wrapper._accumulative_counts
+        with disc_wrapper.optim_context(self.discriminator):
+            log_vars = self.train_discriminator(inputs, data_samples, disc_wrapper)
+
+        if self.should_update_generator(curr_iter, disc_accu):
+            # frozen D: G's loss must not accumulate gradients in D
+            set_requires_grad(self.discriminator, False)
+            log_vars.update(self._train_generator_steps(inputs, data_samples,
+                                                        optim_wrapper['generator']))
+            set_requires_grad(self.discriminator, True)
+            if self.with_ema_gen:
+                self._update_ema(curr_iter, disc_accu)
+        return log_vars
+
+    def _train_generator_steps(self, inputs: Any, data_samples: Any,
+                               gen_wrapper) -> dict[str, Tensor]:
+        """``generator_steps * accumulative_counts`` calls: exactly ``generator_steps`` steps."""
+        num_calls = self.generator_steps * gen_wrapper._accumulative_counts
+        gen_wrapper.initialize_count_status(self.generator, 0, num_calls)
+        log_vars_list = []
+        for _ in range(num_calls):
+            with gen_wrapper.optim_context(self.generator):
+                log_vars_list.append(self.train_generator(inputs, data_samples, gen_wrapper))
+        log_vars = dict(self.gather_log_vars(log_vars_list))
+        log_vars.pop('loss', None)  # 'loss' stays D's total
+        return log_vars
+
+    def _update_ema(self, curr_iter: int, disc_accu: int) -> None:
+        source = _unwrap(self.generator)
+        if self.should_update_ema(curr_iter, disc_accu):
+            self.generator_ema.update_parameters(source)
+            if not getattr(self.generator_ema, 'update_buffers', False):
+                self.generator_ema.sync_buffers(source)
+        else:
+            # before start_iter the EMA copy simply tracks the generator
+            self.generator_ema.sync_parameters(source)
+
+    # -- default losses (loss_config=dict(gan_loss=...)) ------------------------------------
+    def _aux_losses(self, modules: nn.ModuleList | None, out_dict: dict, losses: dict) -> None:
+        for module in modules or []:
+            loss = module(out_dict)
+            if loss is None:
+                continue
+            name = module.loss_name()
+            losses[name] = losses[name] + loss if name in losses else loss
+
+    def _get_gen_loss(self, out_dict: dict) -> tuple[Tensor, dict]:
+        losses = {'loss_disc_fake_g': self.gan_loss(out_dict['disc_pred_fake_g'],
+                                                    target_is_real=True, is_disc=False)}
+        self._aux_losses(self.gen_auxiliary_losses, out_dict, losses)
+        return self.parse_losses(losses)
+
+    def _get_disc_loss(self, out_dict: dict) -> tuple[Tensor, dict]:
+        losses = {
+            'loss_disc_fake': self.gan_loss(out_dict['disc_pred_fake'], target_is_real=False,
+                                            is_disc=True),
+            'loss_disc_real': self.gan_loss(out_dict['disc_pred_real'], target_is_real=True,
+                                            is_disc=True)}
+        self._aux_losses(self.disc_auxiliary_losses, out_dict, losses)
+        return self.parse_losses(losses)
+
+    def _require_gan_loss(self) -> None:
+        if self.gan_loss is None:
+            raise NotImplementedError(
+                f'{type(self).__name__}: implement train_generator/train_discriminator or set '
+                f"loss_config=dict(gan_loss=dict(type='GANLoss', gan_type='vanilla'))")
+
+    def train_generator(self, inputs: Any, data_samples: Any, optimizer_wrapper) -> dict:
+        """Default G step with ``self.gan_loss`` (+ ``gen_auxiliary_loss``)."""
+        self._require_gan_loss()
+        num_batches = self.get_real_imgs(inputs, data_samples).shape[0]
+        fake_imgs = self.generator(noise=self.noise_fn(num_batches=num_batches))
+        out_dict = dict(gen=self.generator, disc=self.discriminator, fake_imgs=fake_imgs,
+                        disc_pred_fake_g=self.discriminator(fake_imgs), batch_size=num_batches,
+                        loss_scaler=getattr(optimizer_wrapper, 'loss_scaler', None))
+        loss, log_vars = self._get_gen_loss(out_dict)
+        optimizer_wrapper.update_params(loss)
+        return log_vars
+
+    def train_discriminator(self, inputs: Any, data_samples: Any, optimizer_wrapper) -> dict:
+        """Default D step with ``self.gan_loss`` (+ ``disc_auxiliary_loss``)."""
+        self._require_gan_loss()
+        real_imgs = self.get_real_imgs(inputs, data_samples)
+        num_batches = real_imgs.shape[0]
+        with torch.no_grad():  # D's step must not build a graph through G
+            fake_imgs = self.generator(noise=self.noise_fn(num_batches=num_batches))
+        out_dict = dict(gen=self.generator, disc=self.discriminator,
+                        disc_pred_fake=self.discriminator(fake_imgs),
+                        disc_pred_real=self.discriminator(real_imgs), fake_imgs=fake_imgs,
+                        real_imgs=real_imgs, batch_size=num_batches,
+                        loss_scaler=getattr(optimizer_wrapper, 'loss_scaler', None))
+        loss, log_vars = self._get_disc_loss(out_dict)
+        optimizer_wrapper.update_params(loss)
+        return log_vars
+
+    # -- sampling -------------------------------------------------------------------------
+    def _get_valid_model(self, inputs: Any) -> str:
+        """'ema' | 'orig' | 'ema/orig' from ``inputs['sample_model']`` (default: ema if any)."""
+        sample_model = inputs.get('sample_model') if isinstance(inputs, dict) else None
+        if sample_model is None:
+            sample_model = 'ema' if self.with_ema_gen else 'orig'
+        if sample_model not in ('ema', 'ema/orig', 'orig'):
+            raise ValueError(f"sample_model must be 'ema', 'orig' or 'ema/orig', got "
+                             f'{sample_model!r}')
+        if sample_model != 'orig' and not self.with_ema_gen:
+            raise ValueError(f"{type(self).__name__}: sample_model={sample_model!r} needs an EMA "
+                             f"generator; set model.ema_config or use sample_model='orig'")
+        return sample_model
+
+    def _generate(self, generator: nn.Module, noise: Tensor, sample_kwargs: dict,
+                  data_samples: Any, **extra) -> Tensor:
+        kwargs = dict(return_noise=False, **extra)
+        kwargs.update(sample_kwargs)
+        out = generator(noise, **kwargs)
+        if isinstance(out, dict):
+            out = out['fake_img']
+        destruct = getattr(self.data_preprocessor, 'destruct', None)
+        return destruct(out, data_samples) if destruct is not None else out
+
+    def _sample_inputs(self, inputs: Any, data_samples: Any) -> tuple[Tensor, dict]:
+        if isinstance(inputs, Tensor):
+            return inputs, {}
+        inputs = inputs or {}
+        num_batches = get_valid_num_batches(inputs, data_samples)
+        return self.noise_fn(inputs.get('noise'), num_batches), dict(inputs.get('sample_kwargs')
+                                                                     or {})
+
+    def _pack_samples(self, inputs: Any, data_samples: Any, noise: Tensor, sample_model: str,
+                      sample_kwargs: dict, fakes: dict, **fields) -> list[DataSample]:
+        """One DataSample per image with ``fake_img`` (or ``ema``/``orig``), noise, inputs."""
+        gen_sample = DataSample()
+        if isinstance(data_samples, DataSample):
+            gen_sample.update(data_samples)
+        if isinstance(inputs, dict) and isinstance(inputs.get('img'), Tensor):
+            gen_sample.gt_img = inputs['img']
+        if sample_model == 'ema/orig':
+            gen_sample.ema = DataSample(fake_img=fakes['ema'])
+            gen_sample.orig = DataSample(fake_img=fakes['orig'])
+        else:
+            gen_sample.fake_img = fakes[sample_model]
+        gen_sample.noise = noise
+        for key, value in fields.items():
+            gen_sample.set_field(value, key)
+        gen_sample.sample_kwargs = copy.deepcopy(sample_kwargs)
+        gen_sample.sample_model = sample_model
+        return gen_sample.split(allow_nonseq_value=True)
+
+    def forward(self, inputs: Any, data_samples: Any = None,
+                mode: str | None = None) -> list[DataSample]:
+        """Sample images. ``inputs``: a noise Tensor or a dict with optional ``noise``,
+        ``num_batches``, ``sample_model`` ('ema' | 'orig' | 'ema/orig'), ``sample_kwargs``.
+        Returns one DataSample per image, ``fake_img`` in [0, 255] (``ema``/``orig`` for
+        'ema/orig'), plus ``noise`` and ``sample_model``."""
+        noise, sample_kwargs = self._sample_inputs(inputs, data_samples)
+        sample_model = self._get_valid_model(inputs)
+        models = {'ema': getattr(self, 'generator_ema', None), 'orig': self.generator}
+        names = ['ema', 'orig'] if sample_model == 'ema/orig' else [sample_model]
+        fakes = {name: self._generate(models[name], noise, sample_kwargs, data_samples)
+                 for name in names}
+        return self._pack_samples(inputs, data_samples, noise, sample_model, sample_kwargs, fakes)
+
+    def val_step(self, data: dict) -> list[DataSample]:
+        data = self.data_preprocessor(data)
+        return self(**data)
+
+    def test_step(self, data: dict) -> list[DataSample]:
+        data = self.data_preprocessor(data)
+        return self(**data)
+
+
+__all__ = ['BaseGAN', 'get_valid_noise_size', 'get_valid_num_batches', 'noise_sample_fn']

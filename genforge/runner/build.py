@@ -1,0 +1,171 @@
+"""Builders the Runner uses: dataloaders, hooks (default set + custom), evaluators, loggers."""
+from __future__ import annotations
+
+import copy
+import difflib
+import functools
+import inspect
+import logging
+import os
+import sys
+from typing import Any
+
+from torch.utils.data import DataLoader
+
+from genforge.dist import get_rank
+from genforge.registry import DATA_SAMPLERS, DATASETS, EVALUATOR, FUNCTIONS, HOOKS
+
+logger = logging.getLogger(__name__)
+
+# MMEngine's default hook set (+ a progress bar that is silent off a terminal).
+DEFAULT_HOOKS = dict(
+    runtime_info=dict(type='RuntimeInfoHook'),
+    timer=dict(type='IterTimerHook'),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    logger=dict(type='LoggerHook'),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', interval=1),
+    progress=dict(type='ProgressBarHook'),
+)
+
+_DATALOADER_ARGS = set(inspect.signature(DataLoader.__init__).parameters) - {'self'}
+
+
+def build_dataloader(dataloader: DataLoader | dict, seed: int | None = None,
+                     diff_rank_seed: bool = False, key_path: str = 'dataloader') -> DataLoader:
+    """A DataLoader from MMEngine's dict (``dataset``, ``sampler``, ``batch_size`` per GPU, ...)."""
+    if not isinstance(dataloader, dict):
+        return dataloader
+    cfg = copy.copy(dict(dataloader))
+    if 'dataset' not in cfg:
+        raise KeyError(f'{key_path} has no "dataset" key; give dataset=dict(type=...) or a '
+                       f'dataset object')
+    dataset = cfg.pop('dataset')
+    if isinstance(dataset, dict):
+        dataset = DATASETS.build(dataset, key_path=f'{key_path}.dataset')
+    if hasattr(dataset, 'full_init'):
+        dataset.full_init()
+    sampler_cfg = cfg.pop('sampler', None)
+    if sampler_cfg is None:
+        logger.warning('%s has no sampler; using DefaultSampler(shuffle=False)', key_path)
+        sampler_cfg = dict(type='DefaultSampler', shuffle=False)
+    sampler_seed = None if diff_rank_seed else seed
+    if isinstance(sampler_cfg, dict):
+        sampler = DATA_SAMPLERS.build(sampler_cfg, default_args=dict(dataset=dataset,
+                                                                     seed=sampler_seed),
+                                      key_path=f'{key_path}.sampler')
+    else:
+        sampler = sampler_cfg
+    batch_size = cfg.pop('batch_size', 1)
+    batch_sampler = cfg.pop('batch_sampler', None)
+    if isinstance(batch_sampler, dict):
+        batch_sampler = DATA_SAMPLERS.build(
+            batch_sampler, default_args=dict(sampler=sampler, batch_size=batch_size),
+            key_path=f'{key_path}.batch_sampler')
+    collate_fn = _build_collate(cfg.pop('collate_fn', dict(type='pseudo_collate')), key_path)
+    num_workers = int(cfg.get('num_workers', 0))
+    if num_workers == 0:
+        # DataLoader refuses persistent_workers/prefetch_factor without workers.
+        cfg.pop('persistent_workers', None)
+        cfg.pop('prefetch_factor', None)
+    init_fn = None
+    if seed is not None:
+        from genforge.datasets.collate import worker_init_fn
+        init_fn = functools.partial(worker_init_fn, num_workers=num_workers, rank=get_rank(),
+                                    seed=seed)
+    cfg.pop('worker_init_fn', None)
+    for key in cfg:
+        if key not in _DATALOADER_ARGS:
+            close = difflib.get_close_matches(key, sorted(_DATALOADER_ARGS), n=1)
+            hint = f' Did you mean {close[0]!r}?' if close else ''
+            raise TypeError(f'{key_path}: unknown key {key!r} for DataLoader.{hint}')
+    if batch_sampler is not None:
+        return DataLoader(dataset, batch_sampler=batch_sampler, collate_fn=collate_fn,
+                          worker_init_fn=init_fn, **cfg)
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, collate_fn=collate_fn,
+                      worker_init_fn=init_fn, **cfg)
+
+
+def _build_collate(collate_cfg: Any, key_path: str):
+    if callable(collate_cfg):
+        return collate_cfg
+    cfg = dict(collate_cfg)
+    name = cfg.pop('type')
+    fn = FUNCTIONS.get(name) if isinstance(name, str) else name
+    if fn is None:
+        raise KeyError(FUNCTIONS.not_found_message(name, f'{key_path}.collate_fn'))
+    return functools.partial(fn, **cfg) if cfg else fn
+
+
+def build_evaluator(evaluator: Any):
+    """Evaluator from an instance, ``dict(type=..., metrics=...)``, one metric dict or a list."""
+    from genforge.evaluation.evaluator import Evaluator
+    if evaluator is None or isinstance(evaluator, Evaluator) or hasattr(evaluator, 'evaluate'):
+        return evaluator
+    if isinstance(evaluator, dict) and 'metrics' in evaluator:
+        cfg = dict(evaluator)
+        cfg.setdefault('type', 'Evaluator')
+        return EVALUATOR.build(cfg, key_path='evaluator')
+    return Evaluator(evaluator)
+
+
+def merge_default_hooks(default_hooks: dict | None) -> dict:
+    """MMEngine's default set updated with the user's dict; a None value removes a hook."""
+    hooks = copy.deepcopy(DEFAULT_HOOKS)
+    for name, cfg in (default_hooks or {}).items():
+        if cfg is None:
+            hooks.pop(name, None)
+        elif isinstance(cfg, dict) and name in hooks and 'type' not in cfg:
+            hooks[name] = {**hooks[name], **cfg}
+        else:
+            hooks[name] = cfg
+    return hooks
+
+
+def build_hook(cfg: Any, key_path: str):
+    """A hook from a config dict (the error names ``key_path``) or a Hook instance."""
+    if not isinstance(cfg, dict):
+        return cfg, None
+    cfg = dict(cfg)
+    priority = cfg.pop('priority', None)
+    return HOOKS.build(cfg, key_path=key_path), priority
+
+
+class _Formatter(logging.Formatter):
+    def __init__(self):
+        super().__init__('%(asctime)s - %(name)s - %(levelname)s - %(message)s',
+                         datefmt='%Y/%m/%d %H:%M:%S')
+
+
+def attach_log_handlers(log_file: str | None, log_level: str | int) -> list[logging.Handler]:
+    """File handler on the 'genforge' logger (rank 0) and a console one if nobody logs yet."""
+    root = logging.getLogger('genforge')
+    root.setLevel(log_level if isinstance(log_level, int) else log_level.upper())
+    handlers: list[logging.Handler] = []
+    if log_file is not None:
+        os.makedirs(os.path.dirname(log_file), exist_ok=True)
+        fh = logging.FileHandler(log_file, mode='a')
+        fh.setFormatter(_Formatter())
+        handlers.append(fh)
+    if not root.handlers and not logging.getLogger().handlers and get_rank() == 0:
+        sh = logging.StreamHandler(sys.stdout)
+        sh.setFormatter(_Formatter())
+        sh._genforge_console = True  # type: ignore[attr-defined]
+        handlers.append(sh)
+    for h in handlers:
+        root.addHandler(h)
+    return handlers
+
+
+def detach_log_handlers(handlers: list[logging.Handler]) -> None:
+    root = logging.getLogger('genforge')
+    for h in handlers:
+        if getattr(h, '_genforge_console', False):
+            continue  # keep the console handler for the session
+        root.removeHandler(h)
+        h.flush()
+        h.close()
+
+
+__all__ = ['DEFAULT_HOOKS', 'build_dataloader', 'build_evaluator', 'merge_default_hooks',
+           'build_hook', 'attach_log_handlers', 'detach_log_handlers']

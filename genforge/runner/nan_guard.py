@@ -1,0 +1,120 @@
+"""NaN policy for training losses: stop with a clear message, or skip the poisoned update.
+
+'stop' collects the loss tensors of each iteration and checks them in one batch: every
+iteration on the CPU (free), every few iterations on accelerators (the LoggerHook triggers a check
+at its interval and the Runner before each checkpoint), so there is no per-iteration sync.
+'skip' checks the gradients right before each optimizer step and drops the step when any is
+non-finite (one sync per step: the price of the opt-in).
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import torch
+
+logger = logging.getLogger(__name__)
+
+NAN_POLICIES = ('stop', 'skip')
+
+
+class NanGuard:
+    """Watches the ``*loss*`` outputs of ``train_step``.
+
+    Args:
+        policy: 'stop' (raise FloatingPointError naming the iteration and the loss key) or
+            'skip' (skip optimizer steps whose gradients are non-finite, log a warning).
+        max_pending: on accelerators, check at the latest after this many iterations.
+    """
+
+    def __init__(self, policy: str = 'stop', max_pending: int = 100):
+        if policy not in NAN_POLICIES:
+            raise ValueError(f'train_cfg.nan_policy={policy!r} is not one of {NAN_POLICIES}')
+        self.policy = policy
+        self.max_pending = max_pending
+        self._pending: list[tuple[int, str, torch.Tensor]] = []
+        self._handles: list = []
+        self.skipped_steps = 0
+
+    # -- 'stop' -----------------------------------------------------------------------------
+    def observe(self, iteration: int, outputs: Any, runner=None) -> None:
+        if not isinstance(outputs, dict):
+            return
+        on_cpu = True
+        for key, value in outputs.items():
+            if 'loss' in key and isinstance(value, torch.Tensor) and value.numel() == 1:
+                self._pending.append((iteration, key, value.detach().reshape(())))
+                on_cpu = on_cpu and value.device.type == 'cpu'
+        if self.policy == 'skip':
+            self._warn_skipped(runner)
+        elif on_cpu or len(self._pending) >= self.max_pending * 4:
+            self.check(runner)
+
+    def check(self, runner=None) -> None:
+        """Raise on the first non-finite loss seen since the last check ('stop')."""
+        if not self._pending or self.policy != 'stop':
+            self._pending.clear()
+            return
+        pending, self._pending = self._pending, []
+        values = torch.stack([v.float().cpu() for _, _, v in pending])   # one sync
+        bad = (~torch.isfinite(values)).nonzero()
+        if len(bad):
+            iteration = pending[int(bad[0])][0]
+            # Name the component (loss_gen) rather than the sum 'loss' when both are bad.
+            hits = [(pending[int(i)][1], values[int(i)].item()) for i in bad.flatten()
+                    if pending[int(i)][0] == iteration]
+            hits.sort(key=lambda kv: kv[0] == 'loss')
+            key, value = hits[0]
+            others = ', '.join(k for k, _ in hits[1:])
+            raise FloatingPointError(
+                f'non-finite loss at iteration {iteration + 1}: {key}={value}'
+                f'{f" (also {others})" if others else ""}; train_cfg.nan_policy=\'stop\'. '
+                f'Lower the learning rate, enable gradient clipping (optim_wrapper.clip_grad='
+                f'dict(max_norm=...)), check the input data, or set '
+                f"train_cfg.nan_policy='skip' to drop such updates.")
+
+    # -- 'skip' -----------------------------------------------------------------------------
+    def install(self, optim_wrapper) -> None:
+        """In 'skip' mode, hook every optimizer so non-finite gradients cancel the step."""
+        if self.policy != 'skip' or optim_wrapper is None:
+            return
+        wrappers = optim_wrapper.values() if hasattr(optim_wrapper, 'values') else [optim_wrapper]
+        for wrapper in wrappers:
+            optimizer = getattr(wrapper, 'optimizer', wrapper)
+            self._handles.append(optimizer.register_step_pre_hook(self._pre_step))
+
+    def uninstall(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+
+    def _pre_step(self, optimizer, args, kwargs) -> None:
+        params = [p for group in optimizer.param_groups for p in group['params']
+                  if p.grad is not None]
+        if not params:
+            return
+        finite = torch.stack([torch.isfinite(p.grad).all() for p in params]).all()
+        if not bool(finite):
+            for p in params:
+                p.grad = None   # optimizers skip parameters without gradients
+            self.skipped_steps += 1
+
+    def _warn_skipped(self, runner) -> None:
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        values = torch.stack([v.float().cpu() for _, _, v in pending])
+        bad_iters: dict[int, list[str]] = {}
+        for (iteration, key, _), value in zip(pending, values.tolist()):
+            if value != value or value in (float('inf'), float('-inf')):
+                bad_iters.setdefault(iteration, []).append(f'{key}={value}')
+        for iteration, items in bad_iters.items():
+            logger.warning("non-finite loss at iteration %d: %s; update skipped "
+                           "(train_cfg.nan_policy='skip')", iteration + 1, ', '.join(items))
+        if bad_iters and runner is not None:
+            hub = runner.message_hub
+            hub.update_info('nan_skipped_iters',
+                            hub.get_info('nan_skipped_iters', 0) + len(bad_iters))
+
+
+__all__ = ['NanGuard', 'NAN_POLICIES']
