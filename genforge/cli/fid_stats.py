@@ -19,7 +19,12 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         'fid-stats', help='precompute real-image Inception statistics for FID',
         description='Compute Inception pool3 mean/covariance of the images under DATA_DIR '
-                    '(recursive, sorted by path) and save them for inception_pkl=.')
+                    '(recursive, sorted by path) and save them for inception_pkl=.',
+        epilog='Examples:\n'
+               '  genforge fid-stats data/ffhq --out work_dirs/ffhq_stats.pkl\n'
+               '  genforge fid-stats data/cifar10_png --out cifar.pkl '
+               '--inception-path ~/models/pt_inception-2015-12-05-6726825d.pth',
+        formatter_class=__import__('argparse').RawDescriptionHelpFormatter)
     p.add_argument('data_dir', help='folder of images')
     p.add_argument('--out', required=True, help='output .pkl (written atomically)')
     p.add_argument('--inception-style', default='PyTorch', choices=['PyTorch', 'StyleGAN'])

@@ -34,6 +34,10 @@ class CheckpointHook(Hook):
                              'mAcc', 'aAcc', 'psnr', 'ssim']
     # MMEngine's defaults plus the restoration/generation metrics whose direction is unambiguous.
     _default_less_keys = ['loss', 'fid', 'swd', 'mse', 'mae', 'lpips']
+    # Short names too generic for substring matching ('is' is inside 'dist'): exact match only,
+    # on the part after the last '/', e.g. 'IS-50k/is'.
+    _exact_greater_keys = ('is', 'recall', 'ms-ssim', 'ms_ssim', 'accuracy')
+    _exact_less_keys = ('kid', 'ppl', 'ppl_score', 'niqe')
 
     def __init__(self, interval: int = -1, by_epoch: bool = True, save_optimizer: bool = True,
                  save_param_scheduler: bool = True, out_dir: str | None = None,
@@ -86,6 +90,10 @@ class CheckpointHook(Hook):
                 return 'greater'
             if candidate in less:
                 return 'less'
+        if short in self._exact_greater_keys:
+            return 'greater'
+        if short in self._exact_less_keys:
+            return 'less'
         if any(k in low for k in greater):
             return 'greater'
         if any(k in low for k in less):

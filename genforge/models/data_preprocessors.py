@@ -203,8 +203,14 @@ class DataPreprocessor(ImgDataPreprocessor):
                  output_channel_order: str | None = None,
                  data_keys: str | list[str] | None = 'gt_img', input_view: tuple | None = None,
                  output_view: tuple | None = None, stack_data_sample: bool = True,
-                 bgr_to_rgb: bool = False, rgb_to_bgr: bool = False, non_blocking: bool = False):
+                 bgr_to_rgb: bool = False, rgb_to_bgr: bool = False, non_blocking: bool = False,
+                 only_norm_gt_in_training: bool = True):
         super().__init__(mean, std, pad_size_divisor, pad_value, non_blocking=non_blocking)
+        # MMEditing 1.0rc's EditDataPreprocessor argument: ``data_keys`` (gt) are normalised only
+        # in training here anyway, so True is the behaviour; False is not supported.
+        if not only_norm_gt_in_training:
+            raise ValueError('DataPreprocessor: only_norm_gt_in_training=False is not supported; '
+                             'ground truth stays in pixel range at evaluation, as metrics expect')
         if output_channel_order not in (None, 'RGB', 'BGR'):
             raise ValueError(f"DataPreprocessor: output_channel_order must be 'RGB', 'BGR' or "
                              f'None, got {output_channel_order!r}')

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
-from genforge.registry import LOOPS
+from genforge.registry import LOOPS, METRICS
 
 from .data_iter import TrainDataIter
 from .nan_guard import NanGuard
@@ -265,8 +265,27 @@ class MultiValLoop(BaseLoop):
         evaluators = list(evaluator) if isinstance(evaluator, (list, tuple)) and \
             len(evaluator) == len(loaders) else [evaluator] * len(loaders)
         self._runner = runner
-        self.loops = [self.loop_cls(runner, d, e, fp16) for d, e in zip(loaders, evaluators)]
+        self.loops = [self._loop_cls_for(e)(runner, d, e, fp16)
+                      for d, e in zip(loaders, evaluators)]
         self.dataloader = self.loops[0].dataloader if self.loops else None
+
+    def _loop_cls_for(self, evaluator) -> type:
+        """GenValLoop/GenTestLoop for evaluators with generative metrics (MMagic's MultiValLoop
+        drives both kinds), the plain loop otherwise."""
+        from .gen_loops import GenTestLoop, GenValLoop
+        from genforge.evaluation.metrics.base_gen_metric import GenMetric
+        if isinstance(evaluator, dict):
+            metrics = evaluator.get('metrics', [])
+        elif isinstance(evaluator, (list, tuple)):
+            metrics = evaluator
+        else:
+            metrics = getattr(evaluator, 'metrics', None) or []
+        metrics = [metrics] if isinstance(metrics, dict) else list(metrics)
+        for metric in metrics:
+            cls = METRICS.get(metric.get('type')) if isinstance(metric, dict) else type(metric)
+            if isinstance(cls, type) and issubclass(cls, GenMetric):
+                return GenTestLoop if self.loop_cls is TestLoop else GenValLoop
+        return self.loop_cls
 
     def run(self) -> dict:
         merged: dict = {}

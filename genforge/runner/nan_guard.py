@@ -9,6 +9,7 @@ non-finite (one sync per step: the price of the opt-in).
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import torch
@@ -56,6 +57,10 @@ class NanGuard:
             self._pending.clear()
             return
         pending, self._pending = self._pending, []
+        if all(v.device.type == 'cpu' for _, _, v in pending):
+            # CPU scalars: reading them costs no sync; skip building tensors in the common case
+            if all(math.isfinite(v.item()) for _, _, v in pending):
+                return
         values = torch.stack([v.float().cpu() for _, _, v in pending])   # one sync
         bad = (~torch.isfinite(values)).nonzero()
         if len(bad):

@@ -2,8 +2,9 @@
 
 Config keys (top level, MMEngine spellings where MMEngine has them):
 
-- ``sync_bn='torch'``: convert every BatchNorm to ``nn.SyncBatchNorm`` (distributed runs only;
-  statistics are then computed over the global batch).
+- ``sync_bn='torch'``: convert every BatchNorm to ``nn.SyncBatchNorm`` (distributed GPU runs;
+  statistics are then computed over the global batch). PyTorch's SyncBatchNorm has no CPU
+  kernel, so CPU (gloo) runs keep plain BatchNorm and log a warning.
 - ``channels_last=True``: parameters and buffers of 4-D tensors in NHWC memory format; convs then
   run in channels-last kernels (often faster on recent CPUs/GPUs with AMP).
 - ``compile=True`` or ``compile=dict(mode=..., backend=..., dynamic=..., fullgraph=...)``:
@@ -73,11 +74,16 @@ def apply_model_options(model: nn.Module, cfg: Any) -> nn.Module:
         return model
     sync_bn = cfg.get('sync_bn')
     if sync_bn:
-        if is_distributed():
+        device = next((p.device for p in model.parameters()), torch.device('cpu'))
+        if not is_distributed():
+            logger.warning('sync_bn=%r ignored: not a distributed run', sync_bn)
+        elif device.type == 'cpu':
+            # PyTorch's SyncBatchNorm raises on CPU tensors at the first forward
+            logger.warning('sync_bn=%r ignored: nn.SyncBatchNorm needs GPUs; on CPU each rank '
+                           'keeps its own BatchNorm statistics', sync_bn)
+        else:
             model = convert_sync_batchnorm(model, 'torch' if sync_bn is True else sync_bn)
             logger.info('sync_bn: BatchNorm layers converted to SyncBatchNorm')
-        else:
-            logger.warning('sync_bn=%r ignored: not a distributed run', sync_bn)
     if cfg.get('channels_last'):
         model = to_channels_last(model)
     compile_cfg = cfg.get('compile')

@@ -6,8 +6,8 @@ import torch
 from torch import nn
 
 from genforge.cli import main
-from genforge.config import Config
 from genforge.cli.train import enable_amp
+from genforge.config import Config
 from genforge.hooks import Hook
 from genforge.models.losses import gradient_penalty_loss, r1_gradient_penalty_loss
 from genforge.optim import AmpOptimWrapper, OptimWrapper

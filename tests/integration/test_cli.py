@@ -32,8 +32,8 @@ optim_wrapper = dict(constructor='GenOptimWrapperConstructor',
                      generator=dict(optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))),
                      discriminator=dict(optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))))
 train_cfg = dict(by_epoch=False, max_iters=4, val_interval=4)
-val_cfg = dict(type='GenValLoop')
-test_cfg = dict(type='GenTestLoop')
+val_cfg = dict(type="MultiValLoop")
+test_cfg = dict(type="MultiTestLoop")
 val_evaluator = dict(type='Evaluator', metrics=[
     dict(type='SWD', prefix='SWD', fake_nums=16, image_shape=(1, 16, 16), sample_model='ema')])
 test_evaluator = val_evaluator
@@ -175,3 +175,12 @@ def test_demo_runs_small(tmp_path):
     assert (work / 'loss_curves.png').is_file()
     assert (work / 'last_checkpoint').is_file()
     assert list(work.glob('*/vis_data/vis_image/*.png'))
+
+
+def test_tools_wrappers_forward_to_the_cli():
+    root = Path(__file__).resolve().parents[2]
+    for script, cmd in (('train.py', 'train'), ('test.py', 'test')):
+        proc = subprocess.run([sys.executable, str(root / 'tools' / script), '--help'],
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert f'usage: genforge {cmd}' in proc.stdout
