@@ -39,7 +39,7 @@ def read_scalars(files: list[Path]) -> list[dict]:
     records = []
     for file in files:
         with open(file) as f:
-            for line_no, line in enumerate(f, 1):
+            for line in f:
                 line = line.strip()
                 if not line:
                     continue
@@ -80,10 +80,10 @@ def plot_series(series: dict[str, tuple[list, list]], out: str | os.PathLike, ti
     fig.tight_layout()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + '.tmp.png')
-    fig.savefig(tmp, dpi=100)
+    from genforge.fileio import atomic_open
+    with atomic_open(out, 'wb') as f:
+        fig.savefig(f, dpi=100, format='png')
     plt.close(fig)
-    os.replace(tmp, out)
 
 
 def run(args) -> int:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import os
 from pathlib import Path
 
 EXAMPLES = """Examples:
@@ -95,11 +94,12 @@ def _read_image(path: Path):
 
 def _write_png(img, path: Path) -> None:
     from PIL import Image
+
+    from genforge.fileio import atomic_open
     arr = img.round().clamp(0, 255).byte().permute(1, 2, 0).cpu().numpy()
     im = Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr)
-    tmp = path.with_name(path.name + '.tmp')
-    im.save(tmp, format='PNG')
-    os.replace(tmp, path)
+    with atomic_open(path, 'wb') as f:
+        im.save(f, format='PNG')
 
 
 def restore_image(model, img, tile, tile_pad, progress=None):

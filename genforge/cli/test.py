@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import (add_cfg_options, check_file, default_work_dir, load_config,
-                      print_metrics_table)
+from ._common import add_cfg_options, check_file, default_work_dir, load_config, print_metrics_table
 
 EXAMPLES = """Examples:
   genforge test configs/srcnn/srcnn_x4k915_1xb16-1000k_div2k.py work_dirs/srcnn/iter_1000.pth

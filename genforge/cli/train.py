@@ -43,7 +43,7 @@ def enable_amp(cfg) -> None:
             ow['type'] = 'AmpOptimWrapper'
             ow.setdefault('loss_scale', 'dynamic')
         return
-    for key, sub in ow.items():  # one wrapper per submodule (GenOptimWrapperConstructor)
+    for sub in ow.values():  # one wrapper per submodule (GenOptimWrapperConstructor)
         if isinstance(sub, dict) and 'optimizer' in sub:
             sub['type'] = 'AmpOptimWrapper'
             sub.setdefault('loss_scale', 'dynamic')

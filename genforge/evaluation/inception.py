@@ -17,7 +17,6 @@ put it and how to point genforge at it.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -26,6 +25,8 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from genforge.fileio import file_sha256, genforge_cache_dir
 
 __all__ = ['InceptionV3FID', 'quantize_uint8', 'load_inception', 'genforge_cache_dir',
            'PT_INCEPTION_URL', 'STYLEGAN_INCEPTION_URL', 'file_sha256']
@@ -222,17 +223,7 @@ class InceptionV3FID(nn.Module):
 # --------------------------------------------------------------------------------------------
 # Weights
 # --------------------------------------------------------------------------------------------
-def genforge_cache_dir() -> Path:
-    """``$GENFORGE_CACHE`` or ``~/.cache/genforge``."""
-    return Path(os.environ.get('GENFORGE_CACHE') or Path.home() / '.cache' / 'genforge')
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            h.update(chunk)
-    return h.hexdigest()
+# genforge_cache_dir / file_sha256 live in genforge.fileio (shared with PerceptualLoss).
 
 
 _KNOWN = {

@@ -1,7 +1,8 @@
 """Hooks that draw samples during training/testing: GAN grids at fixed noise, restored images."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from genforge.fileio import atomic_write_text
 from genforge.registry import VISBACKENDS
 
 from .grid import save_png
@@ -50,9 +50,7 @@ class LocalVisBackend:
     def add_config(self, config: Any, **kwargs) -> None:
         path = self._require_dir() / self.config_save_file
         text = config.pretty_text if hasattr(config, 'pretty_text') else repr(config)
-        tmp = path.with_name(path.name + '.tmp')
-        tmp.write_text(text)
-        os.replace(tmp, path)
+        atomic_write_text(path, text)
 
     def add_image(self, name: str, image: np.ndarray, step: int = 0, **kwargs) -> None:
         path = self._require_dir() / self.img_save_dir / f'{name}_{step}.png'

@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from genforge.fileio import atomic_open
+
 
 def make_grid(images: torch.Tensor, nrow: int = 8, padding: int = 2, pad_value: float = 0.) -> torch.Tensor:
     """Tile ``images`` (N, C, H, W) into one (C, H', W') tensor, ``nrow`` images per row.
@@ -47,9 +49,8 @@ def save_png(array: np.ndarray, path: str | os.PathLike) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
-    tmp = path.with_name(path.name + '.tmp')
-    Image.fromarray(array).save(tmp, format='PNG')
-    os.replace(tmp, path)
+    with atomic_open(path, 'wb') as f:
+        Image.fromarray(array).save(f, format='PNG')
 
 
 def save_image_grid(images: torch.Tensor, path: str | os.PathLike, nrow: int = 8, padding: int = 2,

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -37,8 +38,8 @@ class Visualizer:
     Example: dict(type='Visualizer', vis_backends=[dict(type='LocalVisBackend')])
     """
 
-    _instances: dict[str, 'Visualizer'] = {}
-    _current: 'Visualizer | None' = None
+    _instances: dict[str, Visualizer] = {}
+    _current: Visualizer | None = None
 
     def __init__(self, name: str = 'visualizer', vis_backends: list | dict | None = None,
                  save_dir: str | None = None, fig_save_cfg=None, fig_show_cfg=None, **kwargs):
@@ -61,13 +62,13 @@ class Visualizer:
 
     # MMEngine's ManagerMixin interface, without the metaclass.
     @classmethod
-    def get_current_instance(cls) -> 'Visualizer':
+    def get_current_instance(cls) -> Visualizer:
         if cls._current is None:
             cls._current = cls(name='visualizer')
         return cls._current
 
     @classmethod
-    def get_instance(cls, name: str, **kwargs) -> 'Visualizer':
+    def get_instance(cls, name: str, **kwargs) -> Visualizer:
         if name not in cls._instances:
             cls(name=name, **kwargs)
         return cls._instances[name]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -18,6 +17,7 @@ from torch.utils.data import DataLoader
 
 from ...datasets.collate import pseudo_collate
 from ...dist import all_gather_object, broadcast_object, get_dist_info, is_main_process
+from ...fileio import atomic_open
 from ..functional.gen_metrics import feature_stats
 
 __all__ = ['load_or_compute_real_stats', 'save_stats_pkl', 'load_stats_pkl']
@@ -27,12 +27,8 @@ logger = logging.getLogger(__name__)
 
 def save_stats_pkl(path: str | os.PathLike, state: dict) -> None:
     """Atomic pickle write (tmp + os.replace)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + '.tmp')
-    with open(tmp, 'wb') as f:
+    with atomic_open(path, 'wb') as f:
         pickle.dump(state, f)
-    os.replace(tmp, path)
 
 
 def load_stats_pkl(path: str | os.PathLike) -> dict:

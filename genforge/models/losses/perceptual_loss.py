@@ -4,11 +4,10 @@ The VGG feature extractor is plain PyTorch with torchvision's layer layout, so t
 ``vgg19-dcbb9e9d.pth`` (keys ``features.<i>.weight``) loads into it unchanged. Weights are read
 from disk only (no download at run time): a local path, a ``file://`` URL, or
 ``torchvision://vgg19`` / an http(s) URL resolved to a file in the cache directory
-(``$GENFORGE_HOME`` or ``~/.cache/genforge``; torch's hub cache is also searched).
+(``$GENFORGE_CACHE`` or ``~/.cache/genforge``; torch's hub cache is also searched).
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from pathlib import Path
@@ -17,6 +16,7 @@ from urllib.parse import urlparse
 import torch
 from torch import nn
 
+from genforge.fileio import file_sha256, genforge_cache_dir
 from genforge.registry import MODELS
 
 __all__ = ['PerceptualVGG', 'PerceptualLoss', 'build_vgg_features', 'vgg_num_layers',
@@ -76,8 +76,7 @@ def build_vgg_features(vgg_type: str = 'vgg19', num_layers: int | None = None) -
     return nn.Sequential(*layers[:num_layers])
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get('GENFORGE_HOME', Path.home() / '.cache' / 'genforge'))
+cache_dir = genforge_cache_dir
 
 
 def _offline_error(name: str, source: str, searched: list[Path]) -> FileNotFoundError:
@@ -89,7 +88,7 @@ def _offline_error(name: str, source: str, searched: list[Path]) -> FileNotFound
         + (f" (sha256 starting with {sha})" if sha else '')
         + f"; searched: {', '.join(str(p) for p in searched)}. Fix: download "
         f"{url} on a connected machine and "
-        f"put it in {cache_dir()} (or set GENFORGE_HOME), or set "
+        f"put it in {cache_dir()} (or set GENFORGE_CACHE), or set "
         f"perceptual_loss.pretrained='/path/to/{name}'; use pretrained=None for random weights.")
 
 
@@ -125,12 +124,9 @@ def _check_sha_prefix(path: Path) -> None:
     prefix = stem.rsplit('-', 1)[-1]
     if len(prefix) < 8 or any(c not in '0123456789abcdef' for c in prefix):
         return
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            h.update(chunk)
-    if not h.hexdigest().startswith(prefix):
-        raise RuntimeError(f'{path}: sha256 {h.hexdigest()[:16]}... does not start with {prefix} '
+    digest = file_sha256(path)
+    if not digest.startswith(prefix):
+        raise RuntimeError(f'{path}: sha256 {digest[:16]}... does not start with {prefix} '
                            f'(file corrupt or truncated); download it again')
 
 

@@ -177,7 +177,7 @@ def test_pretrained_from_local_file_roundtrip(tmp_path):
 
 
 def test_offline_error_names_file_and_fix(tmp_path, monkeypatch):
-    monkeypatch.setenv('GENFORGE_HOME', str(tmp_path / 'cache'))
+    monkeypatch.setenv('GENFORGE_CACHE', str(tmp_path / 'cache'))
     monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch'))
     with pytest.raises(FileNotFoundError) as info:
         resolve_vgg_weights('torchvision://vgg19', 'vgg19')
@@ -191,7 +191,7 @@ def test_offline_error_names_file_and_fix(tmp_path, monkeypatch):
 
 
 def test_corrupt_cached_file_is_rejected(tmp_path, monkeypatch):
-    monkeypatch.setenv('GENFORGE_HOME', str(tmp_path))
+    monkeypatch.setenv('GENFORGE_CACHE', str(tmp_path))
     (tmp_path / 'vgg11-8a719046.pth').write_bytes(b'not a checkpoint')
     with pytest.raises(RuntimeError, match='8a719046'):
         PerceptualLoss(layer_weights={'0': 1.0}, vgg_type='vgg11',

@@ -1,0 +1,69 @@
+"""Atomic file writes and the weights cache folder, shared by every package."""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+
+@contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = 'wb') -> Iterator[IO]:
+    """Open a temp file next to ``path``; on success fsync and ``os.replace`` it onto ``path``.
+
+    A crash or kill at any moment leaves either the old file or the complete new one, never a
+    half-written file under the final name. On an exception the temp file is removed.
+    """
+    if 'w' not in mode:
+        raise ValueError(f'atomic_open writes whole files; mode must contain "w", got {mode!r}')
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
+    try:
+        with os.fdopen(fd, mode) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        _match_umask(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _match_umask(path: str) -> None:
+    """mkstemp creates 0600 files; give the final file the permissions ``open()`` would."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    with atomic_open(path, 'w') as f:
+        f.write(text)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    with atomic_open(path, 'wb') as f:
+        f.write(data)
+
+
+def genforge_cache_dir() -> Path:
+    """Where downloaded/copied weights live: ``$GENFORGE_CACHE`` or ``~/.cache/genforge``."""
+    return Path(os.environ.get('GENFORGE_CACHE') or Path.home() / '.cache' / 'genforge')
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+__all__ = ['atomic_open', 'atomic_write_text', 'atomic_write_bytes', 'genforge_cache_dir',
+           'file_sha256']
