@@ -20,10 +20,8 @@ def load_config(path: str, cfg_options: dict | None = None):
     from genforge.config import Config
     if not os.path.isfile(path):
         raise CLIError(f'config file not found: {path}')
-    cfg = Config.fromfile(path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    return cfg
+    # options are applied before custom_imports run, so --cfg-options can change them too
+    return Config.fromfile(path, cfg_options=cfg_options or None)
 
 
 def check_file(path: str, what: str) -> str:

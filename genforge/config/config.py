@@ -14,10 +14,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+from genforge.fileio import atomic_write_text
+
 from .config_dict import ConfigDict
 from .loader import SUPPORTED_FORMATS, load_config_file, parse_text
 from .merge import merge_a_into_b
-from .pretty import atomic_write, dumps, format_py
+from .pretty import dumps, format_py
 
 __all__ = ['Config']
 
@@ -154,7 +156,7 @@ class Config:
             fmt = os.path.splitext(self.filename)[1] if self.filename else '.py'
             return dumps(self._cfg_dict, fmt if fmt in SUPPORTED_FORMATS else '.py')
         file = str(file)
-        atomic_write(file, dumps(self._cfg_dict, os.path.splitext(file)[1]))
+        atomic_write_text(file, dumps(self._cfg_dict, os.path.splitext(file)[1]))
         return None
 
     def to_dict(self, keep_imported: bool = False) -> dict:

@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 import keyword
 import math
-import os
 import sys
-import tempfile
 from typing import Any
 
 __all__ = ['format_py', 'dumps', 'atomic_write']
@@ -156,15 +154,6 @@ def dumps(cfg: dict, file_format: str) -> str:
 
 
 def atomic_write(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder + os.replace."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.' + os.path.basename(path), suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    """Write ``text`` to ``path`` atomically (kept for callers; see genforge.fileio)."""
+    from genforge.fileio import atomic_write_text
+    atomic_write_text(path, text)

@@ -6,8 +6,8 @@ import os
 from collections import deque
 
 from genforge.dist import is_main_process
+from genforge.fileio import atomic_write_text
 from genforge.registry import HOOKS
-from genforge.runner.utils import atomic_write_text
 
 from .hook import DATA_BATCH, Hook
 

@@ -272,8 +272,9 @@ class MultiValLoop(BaseLoop):
     def _loop_cls_for(self, evaluator) -> type:
         """GenValLoop/GenTestLoop for evaluators with generative metrics (MMagic's MultiValLoop
         drives both kinds), the plain loop otherwise."""
-        from .gen_loops import GenTestLoop, GenValLoop
         from genforge.evaluation.metrics.base_gen_metric import GenMetric
+
+        from .gen_loops import GenTestLoop, GenValLoop
         if isinstance(evaluator, dict):
             metrics = evaluator.get('metrics', [])
         elif isinstance(evaluator, (list, tuple)):

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from genforge.dist import get_rank, sync_random_seed
+from genforge.fileio import atomic_write_text  # noqa: F401  (re-exported)
 
 logger = logging.getLogger(__name__)
 
@@ -76,24 +77,6 @@ def set_rng_state(state: dict) -> None:
         else:
             logger.warning('checkpoint holds %d CUDA RNG states but %d devices are visible; CUDA '
                            'RNG not restored', len(cuda_states), torch.cuda.device_count())
-
-
-def atomic_write_text(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same folder, fsync and rename."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', suffix='.tmp',
-                               dir=folder)
-    try:
-        with os.fdopen(fd, 'w') as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def probe_writable(work_dir: str) -> None:

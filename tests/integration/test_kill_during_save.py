@@ -2,7 +2,7 @@
 
 A helper process imports torch once and forks savers on request. Each saver resumes like a
 Runner (reads last_checkpoint, restores the message hub, CheckpointHook.before_train) and then
-saves an 8 MiB checkpoint through CheckpointHook (rotation max_keep_ckpts=2 + last_checkpoint
+saves an 8 MiB checkpoint through CheckpointHook (rotation max_keep_ckpts=1 + last_checkpoint
 pointer) in a tight loop, until the test SIGKILLs it after a random delay. After every kill:
 each remaining ``*.pth`` loads with ``torch.load(weights_only=True)`` and holds exactly what was
 saved, and last_checkpoint points to such a file.
@@ -60,7 +60,7 @@ def save_forever():
         ckpt = torch.load(last, map_location='cpu', weights_only=True)
         runner.message_hub.load_state_dict(ckpt['message_hub'])
         runner.iter = ckpt['meta']['iter']
-    hook = CheckpointHook(interval=1, by_epoch=False, max_keep_ckpts=2)
+    hook = CheckpointHook(interval=1, by_epoch=False, max_keep_ckpts=1)
     hook.before_train(runner)
     while True:
         hook._save_checkpoint(runner, runner.iter + 1, dict(epoch=0, iter=runner.iter + 1))

@@ -5,13 +5,13 @@ here and marked `# seed typo`: ``deep_stem=deep_stem **kwargs`` (a missing comma
 ``GlobalAveragePooling.__init__`` without ``super().__init__()``, ``MAEViT.__init__`` without
 ``self`` and the ViT head's ``self.fc`` (it defines ``fc2``). The seed's ``init_weights`` reads
 ``self.init_cfg['type']``, which needs a dict ``init_cfg`` (ResNet's default is a list, in
-MMPretrain too), so its ResNet_CIFAR is built with ``init_cfg=dict(type='Kaiming', ...)``. Names the seed re-registers
-(``ResNet_CIFAR``, ``GlobalAveragePooling``, ...) are removed from MODELS for the test first.
+MMPretrain too), so its ResNet_CIFAR is built with ``init_cfg=dict(type='Kaiming', ...)``.
+Names the seed re-registers (``ResNet_CIFAR``, ``GlobalAveragePooling``, ...) are removed from
+MODELS for the test first.
 """
 from __future__ import annotations
 
 import os
-from typing import Optional, Tuple
 
 import numpy as np
 import pytest
@@ -60,7 +60,7 @@ def _seed_classes():
     class ResNet_CIFAR(ResNet):  # noqa: N801
 
         def __init__(self, depth, deep_stem=False, **kwargs):
-            super(ResNet_CIFAR, self).__init__(depth, deep_stem=deep_stem, **kwargs)  # seed typo
+            super().__init__(depth, deep_stem=deep_stem, **kwargs)  # seed typo
             assert not self.deep_stem, 'ResNet_CIFAR do not support deep_stem'
 
         def _make_stem_layer(self, in_channels, base_channels):
@@ -164,7 +164,7 @@ def _seed_classes():
     class L1Loss(nn.Module):
 
         def __init__(self, reduction='mean', loss_weight=1.0):
-            super(L1Loss, self).__init__()
+            super().__init__()
             self.reduction = reduction
             self.loss_weight = loss_weight
 
@@ -191,8 +191,8 @@ def _seed_maevit():
         def random_masking(self, x, mask_ratio=0.75):
             pass  # the seed leaves it to the reader; genforge's MAEViT has the real one
 
-        def forward(self, x: torch.Tensor, mask: Optional[bool] = True
-                    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        def forward(self, x: torch.Tensor, mask: bool | None = True
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
             if mask is None or False:
                 return super().forward(x)
     return MAEViT

@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import linalg, signal
+from scipy import linalg
 from scipy.special import rel_entr
 
 __all__ = [
@@ -298,6 +298,7 @@ def _ssim_and_cs(img1: np.ndarray, img2: np.ndarray, max_val: float, filter_size
     sigma = size * filter_sigma / filter_size if filter_size else 0
     if filter_size:
         win = _gauss_window(size, sigma).reshape(1, size, size, 1)
+        from scipy import signal  # lazy: scipy.signal costs seconds at import
         blur = lambda a: signal.fftconvolve(a, win, mode='valid')  # noqa: E731
     else:
         blur = lambda a: a  # noqa: E731

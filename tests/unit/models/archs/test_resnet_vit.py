@@ -8,8 +8,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from genforge.models.archs import (GlobalAveragePooling, MAEViT, ResNet, ResNet_CIFAR,
-                                   ResNetV1d, VisionTransformer, resize_pos_embed)
+from genforge.models.archs import (
+    GlobalAveragePooling,
+    MAEViT,
+    ResNet,
+    ResNet_CIFAR,
+    ResNetV1d,
+    VisionTransformer,
+    resize_pos_embed,
+)
 from genforge.registry import MODELS
 
 REF = '/work/shared/reference/state_dicts/mmpretrain'

@@ -5,8 +5,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from genforge.models.heads import (ClsHead, LinearClsHead, MAEPretrainDecoder, MAEPretrainHead,
-                                   MultiLabelLinearClsHead, VisionTransformerClsHead)
+from genforge.models.heads import (
+    ClsHead,
+    LinearClsHead,
+    MAEPretrainDecoder,
+    MAEPretrainHead,
+    MultiLabelLinearClsHead,
+    VisionTransformerClsHead,
+)
 from genforge.structures import DataSample
 
 

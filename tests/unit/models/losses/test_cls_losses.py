@@ -6,8 +6,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from genforge.models.losses import (CrossEntropyLoss, L1Loss, LabelSmoothLoss, MSELoss,
-                                    PixelReconstructionLoss, weighted_loss)
+from genforge.models.losses import (
+    CrossEntropyLoss,
+    L1Loss,
+    LabelSmoothLoss,
+    MSELoss,
+    PixelReconstructionLoss,
+    weighted_loss,
+)
 from genforge.registry import MODELS
 
 
