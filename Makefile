@@ -13,7 +13,6 @@ $(PY):
 
 # torch first, pinned: plain `pip install torch` would pull a multi-GB CUDA build.
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)

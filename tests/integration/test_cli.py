@@ -38,7 +38,8 @@ val_evaluator = dict(type='Evaluator', metrics=[
     dict(type='SWD', prefix='SWD', fake_nums=16, image_shape=(1, 16, 16), sample_model='ema')])
 test_evaluator = val_evaluator
 default_hooks = dict(logger=dict(type='LoggerHook', interval=1),
-                     checkpoint=dict(type='CheckpointHook', interval=2, by_epoch=False))
+                     checkpoint=dict(type='CheckpointHook', interval=2, by_epoch=False,
+                                     save_best='SWD/avg', rule='less'))
 randomness = dict(seed=0)
 """
 
@@ -66,6 +67,10 @@ def test_train_writes_checkpoints_logs_and_config(trained):
     records = [json.loads(line) for line in scalars[0].read_text().splitlines() if line]
     assert any('loss_gen' in r for r in records)
     assert any('SWD/avg' in r for r in records), 'validation metric not logged'
+    best = list(work.glob('best_SWD_avg_iter_*.pth'))
+    assert len(best) == 1, 'save_best keeps exactly one best checkpoint'
+    best_meta = torch.load(best[0], map_location='cpu', weights_only=True)['meta']
+    assert best_meta['metric_protocols']['SWD'].startswith('swd@')
 
 
 def test_print_config_applies_cfg_options(trained, capsys):

@@ -1,6 +1,7 @@
 """DCGAN / LSGAN / GGAN / WGAN-GP and BaseGAN: training schedule, losses, EMA and sampling."""
 # ruff: noqa: B006  (MMagic's signatures default to dict(type=...) configs; they are copied, never mutated)
 import copy
+from pathlib import Path
 
 import pytest
 import torch
@@ -439,7 +440,7 @@ def test_seed000_dcgan_registers_builds_and_trains(seed_registry):
     assert {'loss_disc_fake', 'loss_disc_real', 'loss_gen'} <= set(logs[-1])
 
 
-CONFIG_DIR = __import__('pathlib').Path(__file__).resolve().parents[4] / 'configs'
+CONFIG_DIR = Path(__file__).resolve().parents[4] / 'configs'
 GAN_CONFIGS = sorted(str(p) for algo in ('dcgan', 'lsgan', 'ggan', 'wgan-gp')
                      for p in (CONFIG_DIR / algo).glob('*.py'))
 

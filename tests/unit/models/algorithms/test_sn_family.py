@@ -13,7 +13,7 @@ from genforge.registry import MODELS
 from genforge.runner.message_hub import MessageHub
 from genforge.structures import DataSample
 
-REF = Path('/work/shared/reference/state_dicts/mmagic')
+REF = Path(__file__).resolve().parents[3] / 'data' / 'state_dicts' / 'mmagic'
 NUM_CLASSES = 3
 
 TINY_MODELS = {

@@ -293,7 +293,7 @@ def test_seed_001_code_registers_trains_and_predicts(seed_registry, generator):
 
 
 # -- the shipped configs reproduce MMagic's checkpoint layouts ------------------------------------
-REF = Path('/work/shared/reference/state_dicts/mmagic')
+REF = Path(__file__).resolve().parents[3] / 'data' / 'state_dicts' / 'mmagic'
 REF_JSONS = sorted(p for d in ('srcnn', 'srgan_resnet', 'edsr', 'esrgan', 'rdn')
                    for p in (REF / d).glob('*.json')) if REF.is_dir() else []
 

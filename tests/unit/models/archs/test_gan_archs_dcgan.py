@@ -17,7 +17,7 @@ from genforge.models.archs import (
 )
 from genforge.registry import MODELS
 
-REF = Path('/work/shared/reference/state_dicts/mmagic')
+REF = Path(__file__).resolve().parents[3] / 'data' / 'state_dicts' / 'mmagic'
 
 _DCGAN64 = (dict(type='DCGANGenerator', output_scale=64, base_channels=1024),
             dict(type='DCGANDiscriminator', input_scale=64, output_scale=4, out_channels=1))

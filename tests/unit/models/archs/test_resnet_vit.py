@@ -3,6 +3,7 @@ embedding resizing, MAE random masking."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -19,7 +20,7 @@ from genforge.models.archs import (
 )
 from genforge.registry import MODELS
 
-REF = '/work/shared/reference/state_dicts/mmpretrain'
+REF = str(Path(__file__).resolve().parents[3] / 'data' / 'state_dicts' / 'mmpretrain')
 TINY_VIT = dict(embed_dims=32, num_layers=2, num_heads=4, feedforward_channels=64)
 
 

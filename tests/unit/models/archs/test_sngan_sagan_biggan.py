@@ -10,7 +10,7 @@ import torch
 import genforge.models  # noqa: F401  (registers everything)
 from genforge.registry import MODELS
 
-REF = Path('/work/shared/reference/state_dicts/mmagic')
+REF = Path(__file__).resolve().parents[3] / 'data' / 'state_dicts' / 'mmagic'
 
 # generator / discriminator arguments of MMagic's configs (_base_ + the config's overrides);
 # num_classes comes from the model as BaseConditionalGAN passes it (default argument)

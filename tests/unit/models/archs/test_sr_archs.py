@@ -10,7 +10,7 @@ import genforge.models  # noqa: F401  (registers everything)
 from genforge.models.layers import RRDB, PixelShufflePack, ResidualBlockNoBN
 from genforge.registry import MODELS
 
-REF = Path('/work/shared/reference/state_dicts/mmagic')
+REF = Path(__file__).resolve().parents[3] / 'data' / 'state_dicts' / 'mmagic'
 
 TINY = {
     'SRCNNNet': dict(channels=(3, 4, 4, 3), kernel_sizes=(9, 1, 5)),
