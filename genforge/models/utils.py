@@ -1,7 +1,7 @@
 """Small helpers the seeds use: ``set_requires_grad``, ``default_init_weights``, ``make_layer``."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 from torch import nn

@@ -460,12 +460,15 @@ class Runner:
             save_checkpoint(checkpoint, os.path.join(out_dir, filename))
 
     def _metric_protocols(self) -> dict:
-        out = {}
-        for loop in (self._val_loop, self._test_loop):
-            for metric in getattr(getattr(loop, 'evaluator', None), 'metrics', None) or []:
-                protocol = getattr(metric, 'protocol', None)
-                if isinstance(protocol, str):
-                    out[metric.prefix or type(metric).__name__] = protocol
+        # what the last evaluation published, then every built evaluator's metrics (Multi*Loop
+        # keeps one inner loop per dataloader)
+        out = dict(self.message_hub.get_info('eval_protocols') or {})
+        for outer in (self._val_loop, self._test_loop):
+            for loop in getattr(outer, 'loops', None) or [outer]:
+                for metric in getattr(getattr(loop, 'evaluator', None), 'metrics', None) or []:
+                    protocol = getattr(metric, 'protocol', None)
+                    if isinstance(protocol, str):
+                        out[metric.prefix or type(metric).__name__] = protocol
         return out
 
     # -- state -----------------------------------------------------------------------------

@@ -91,6 +91,8 @@ class InceptionExtractor:
             return self._memo_out
         if len({tuple(t.shape) for t in images}) == 1:
             batch = torch.stack([t.float() for t in images])
+            if batch.size(1) == 1:  # grayscale (MNIST, digits): Inception wants 3 channels
+                batch = batch.expand(-1, 3, -1, -1)
             if bgr:
                 batch = batch.flip(1)  # (N, 3, H, W) BGR -> RGB
             if resize is not None:
