@@ -36,6 +36,10 @@ class PSNR(BaseSampleWiseMetric):
         self.input_order = input_order
         self.convert_to = convert_to
 
+    # the per-image function; SSIM shares these arguments and swaps only this
+    image_metric = staticmethod(psnr)
+
     def process_image(self, gt: np.ndarray, pred: np.ndarray, mask: np.ndarray) -> float:
-        return psnr(gt, pred, crop_border=self.crop_border, input_order=self.input_order,
-                    convert_to=self.convert_to, channel_order=self.channel_order)
+        return self.image_metric(gt, pred, crop_border=self.crop_border,
+                                 input_order=self.input_order, convert_to=self.convert_to,
+                                 channel_order=self.channel_order)
