@@ -21,7 +21,9 @@ class Evaluator:
     Example: val_evaluator = dict(type='Evaluator', metrics=[dict(type='PSNR', crop_border=4)])
     """
 
-    def __init__(self, metrics: dict | BaseMetric | Sequence | None):
+    def __init__(self, metrics: dict | BaseMetric | Sequence | None,
+                 key_path: str = 'evaluator'):
+        # key_path: where this evaluator sits in the config ('val_evaluator'), for error messages
         self.is_ready = False
         if metrics is None:
             self.metrics: list | None = None
@@ -31,7 +33,7 @@ class Evaluator:
         self.metrics = []
         for i, metric in enumerate(metrics):
             if isinstance(metric, dict):
-                metric = METRICS.build(metric, key_path=f'evaluator.metrics.{i}')
+                metric = METRICS.build(metric, key_path=f'{key_path}.metrics.{i}')
             self.metrics.append(metric)
         self._dataset_meta: dict | None = None
 

@@ -97,16 +97,22 @@ def _build_collate(collate_cfg: Any, key_path: str):
     return functools.partial(fn, **cfg) if cfg else fn
 
 
-def build_evaluator(evaluator: Any):
-    """Evaluator from an instance, ``dict(type=..., metrics=...)``, one metric dict or a list."""
+def build_evaluator(evaluator: Any, key_path: str = 'evaluator'):
+    """Evaluator from an instance, ``dict(type=..., metrics=...)``, one metric dict or a list.
+
+    ``key_path`` ('val_evaluator', 'test_evaluator') names the config key in error messages.
+    """
     from genforge.evaluation.evaluator import Evaluator
     if evaluator is None or isinstance(evaluator, Evaluator) or hasattr(evaluator, 'evaluate'):
         return evaluator
     if isinstance(evaluator, dict) and 'metrics' in evaluator:
         cfg = dict(evaluator)
         cfg.setdefault('type', 'Evaluator')
-        return EVALUATOR.build(cfg, key_path='evaluator')
-    return Evaluator(evaluator)
+        cls = EVALUATOR.get(cfg['type']) if isinstance(cfg['type'], str) else cfg['type']
+        if isinstance(cls, type) and issubclass(cls, Evaluator):
+            cfg.setdefault('key_path', key_path)
+        return EVALUATOR.build(cfg, key_path=key_path)
+    return Evaluator(evaluator, key_path=key_path)
 
 
 def merge_default_hooks(default_hooks: dict | None) -> dict:

@@ -38,8 +38,8 @@ class _GenLoopBase(BaseLoop):
 
     def __init__(self, runner, dataloader, evaluator, fp16: bool = False):
         super().__init__(runner, dataloader)
-        self.evaluator = runner.build_evaluator(evaluator) if hasattr(runner, 'build_evaluator') \
-            else evaluator
+        self.evaluator = runner.build_evaluator(evaluator, key_path=f'{self._stage}_evaluator') \
+            if hasattr(runner, 'build_evaluator') else evaluator
         meta = getattr(getattr(self.dataloader, 'dataset', None), 'metainfo', None)
         if meta is not None and self.evaluator is not None:
             self.evaluator.dataset_meta = meta

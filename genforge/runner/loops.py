@@ -207,7 +207,7 @@ class ValLoop(BaseLoop):
     def __init__(self, runner, dataloader: DataLoader | dict, evaluator: Any,
                  fp16: bool = False):
         super().__init__(runner, dataloader)
-        self.evaluator = runner.build_evaluator(evaluator)
+        self.evaluator = runner.build_evaluator(evaluator, key_path=f'{self.mode}_evaluator')
         meta = getattr(getattr(self.dataloader, 'dataset', None), 'metainfo', None)
         if meta is not None and self.evaluator is not None:
             self.evaluator.dataset_meta = meta

@@ -299,7 +299,7 @@ CASES = [
     Case('metric_type', cfg_case('val_evaluator', dict(
         type='Evaluator', metrics=[dict(type='SWDD', fake_nums=4)]), extra=dict(
             val_dataloader=_gan_cfg('.')['train_dataloader'], val_cfg=dict(type='GenValLoop'))),
-        KeyError, ["metrics.0.type='SWDD'", "Did you mean 'SWD'"]),
+        KeyError, ["val_evaluator.metrics.0.type='SWDD'", "Did you mean 'SWD'"]),
     # config: arguments
     Case('missing_argument', cfg_drop('model.generator.output_scale'), TypeError,
          ['model.generator', 'DCGANGenerator', "missing required argument(s) ['output_scale']"]),
