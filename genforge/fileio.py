@@ -33,6 +33,21 @@ def atomic_open(path: str | os.PathLike, mode: str = 'wb') -> Iterator[IO]:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename itself durable; not supported on every OS/filesystem."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _match_umask(path: str) -> None:

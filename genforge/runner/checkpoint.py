@@ -11,12 +11,13 @@ import logging
 import os
 import pickle
 import re
-import tempfile
 from collections import OrderedDict
 from typing import Any
 
 import torch
 from torch import nn
+
+from genforge.fileio import atomic_open
 
 logger = logging.getLogger(__name__)
 
@@ -69,42 +70,14 @@ def save_checkpoint(checkpoint: dict, filename: str) -> None:
 
 
 def _atomic_write(filename: str, write: Any) -> None:
-    """Call ``write(file)`` on a temp file next to ``filename``, fsync, then rename over it."""
-    folder = os.path.dirname(os.path.abspath(filename))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(filename) + '.', suffix='.tmp',
-                               dir=folder)
+    """Call ``write(file)`` through ``genforge.fileio.atomic_open``; name the checkpoint on failure."""
     try:
-        with os.fdopen(fd, 'wb') as f:
+        with atomic_open(filename, 'wb') as f:
             write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, filename)
     except OSError as exc:
-        if os.path.exists(tmp):
-            os.remove(tmp)
         raise OSError(exc.errno, f'could not save checkpoint {filename!r}: {exc.strerror or exc} '
                                  f'(disk full or folder not writable?); the previous checkpoint '
                                  f'is intact') from exc
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    _fsync_dir(folder)
-
-
-def _fsync_dir(folder: str) -> None:
-    # Makes the rename itself durable; not supported on every OS/filesystem.
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 class _Placeholder:
