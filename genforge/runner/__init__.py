@@ -6,11 +6,12 @@ from .checkpoint import (  # noqa: F401
                          load_state_dict_from_file,
                          save_checkpoint,
 )
-from .gen_loops import GenTestLoop, GenValLoop  # noqa: F401
 from .log_processor import LogProcessor  # noqa: F401
 from .loops import (  # noqa: F401
                          BaseLoop,
                          EpochBasedTrainLoop,
+                         GenTestLoop,
+                         GenValLoop,
                          IterBasedTrainLoop,
                          MultiTestLoop,
                          MultiValLoop,
