@@ -31,13 +31,13 @@ from . import build as _build
 from .checkpoint import (
     _extract_state_dict,
     _load_checkpoint,
-    find_latest_checkpoint,
     get_state_dict,
     load_state_dict,
     save_checkpoint,
     weights_to_cpu,
 )
 from .message_hub import MessageHub
+from .resume import find_resume_checkpoint, resume_mismatch_error, training_state_problem
 from .speed import apply_model_options, broadcast_model_state, convert_sync_batchnorm
 from .utils import (
     atomic_write_text,
@@ -115,7 +115,6 @@ class Runner:
         self._hooks: list[Hook] = []
         self._stage_hooks: dict[str, list[Hook]] = {}
         self.register_hooks(default_hooks, custom_hooks)
-        self._dump_config()
 
     # -- construction from a config ---------------------------------------------------------
     @classmethod
@@ -308,8 +307,9 @@ class Runner:
         if self._train_dataloader is None or self._train_cfg is None or self.optim_wrapper is None:
             raise RuntimeError('train() needs train_dataloader, train_cfg and optim_wrapper; '
                                'give all three to the Runner (or the config)')
-        self._attach_logs()
+        lock = _lock_work_dir(self._work_dir)   # before anything is written into work_dir
         try:
+            self._attach_logs()
             self._train_loop = self.build_train_loop(self._train_cfg)
             if not getattr(self, '_log_by_epoch_given', True):
                 self.log_processor.by_epoch = self._train_loop.by_epoch
@@ -321,6 +321,7 @@ class Runner:
             self.call_hook('before_run')
             self._init_model_weights()
             self.load_or_resume()
+            self._dump_config()   # only once the run really starts (not after a failed resume)
             if hasattr(self.optim_wrapper, 'initialize_count_status'):
                 self.optim_wrapper.initialize_count_status(
                     self._plain_model, self._train_loop.iter, self._train_loop.max_iters)
@@ -329,6 +330,8 @@ class Runner:
             return model
         finally:
             self._detach_logs()
+            if lock is not None:
+                lock.release()
 
     def val(self) -> dict:
         return self._eval('val')
@@ -381,7 +384,7 @@ class Runner:
         if isinstance(self._resume, str):
             resume_from = self._resume
         elif self._resume:
-            resume_from = self._load_from or find_latest_checkpoint(self._work_dir)
+            resume_from = self._load_from or find_resume_checkpoint(self._work_dir)
             if resume_from is None:
                 logger.warning('resume=True but %s has no last_checkpoint; training from '
                                'scratch', self._work_dir)
@@ -412,7 +415,17 @@ class Runner:
                              f'optimizer, counters or RNG state); resume from a .pth checkpoint, '
                              f'or start from these weights with load_from={filename!r}')
         self._resume = True
-        checkpoint = self.load_checkpoint(filename, strict=True)
+        try:
+            checkpoint = self.load_checkpoint(filename, strict=True)
+        except RuntimeError as exc:
+            if 'load_state_dict:' not in str(exc):
+                raise
+            raise resume_mismatch_error(filename, self._plain_model, exc) from None
+        problem = training_state_problem(checkpoint)
+        if problem is not None:
+            raise ValueError(f'resume={filename!r}: {problem}, so there is nothing to continue '
+                             f'from; start from these weights with --load-from {filename} '
+                             f'(load_from=...) instead')
         meta = checkpoint.get('meta', {})
         self._train_loop._epoch = int(meta.get('epoch', 0))
         self._train_loop._iter = int(meta.get('iter', 0))
@@ -501,6 +514,21 @@ class Runner:
     rank = property(lambda self: get_rank())
     world_size = property(lambda self: get_world_size())
     logger = property(lambda self: logger)
+
+
+def _lock_work_dir(work_dir: str):
+    """Rank 0 locks ``work_dir`` for this run; every rank raises when another run holds it."""
+    from .work_dir_lock import WorkDirLock, WorkDirLockedError
+    lock, error = None, None
+    if is_main_process():
+        try:
+            lock = WorkDirLock(work_dir).acquire()
+        except WorkDirLockedError as exc:
+            error = str(exc)
+    error = broadcast_object(error)
+    if error is not None:
+        raise WorkDirLockedError(error)
+    return lock
 
 
 def _unique_timestamp(work_dir: str) -> str:

@@ -1,0 +1,196 @@
+"""Issue 24: whatever the user does, checkpoints, logs and input images survive.
+
+Each test builds the misuse in tmp_path, runs the real entry point (``genforge`` in-process
+through ``main``, or a subprocess where a process boundary matters: locks, file-size limits) and
+checks both the message and that every file the user had is byte-identical afterwards.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from genforge.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+TINY = """
+model = dict(
+    type='DCGAN', noise_size=8, data_preprocessor=dict(type='DataPreprocessor'),
+    generator=dict(type='DCGANGenerator', output_scale=16, out_channels=1, base_channels=16,
+                   noise_size=8),
+    discriminator=dict(type='DCGANDiscriminator', input_scale=16, output_scale=4, in_channels=1,
+                       out_channels=1, base_channels=8))
+train_dataloader = dict(batch_size=4, num_workers=0,
+                        sampler=dict(type='InfiniteSampler', shuffle=True),
+                        dataset=dict(type='DigitsDataset', img_size=16, indices=16))
+optim_wrapper = dict(constructor='GenOptimWrapperConstructor',
+                     generator=dict(optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))),
+                     discriminator=dict(optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))))
+train_cfg = dict(by_epoch=False, max_iters=2)
+default_hooks = dict(logger=dict(type='LoggerHook', interval=1),
+                     checkpoint=dict(type='CheckpointHook', interval=1, by_epoch=False))
+randomness = dict(seed=0)
+"""
+
+
+def _cli(*argv) -> tuple[int, str]:
+    """``genforge ARGV`` in-process: (exit code, stderr)."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        try:
+            code = main([str(a) for a in argv])
+        except SystemExit as exc:
+            code = exc.code
+    return code, err.getvalue()
+
+
+def _one_line_error(code: int, err: str) -> str:
+    assert code == 2 and 'Traceback' not in err, err
+    assert len(err.strip().splitlines()) <= 2, err   # the error + the --debug hint
+    return err
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    """Every regular file under ``folder`` (except logs of new runs) with its bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob('*'))
+            if p.is_file() and not p.is_symlink()}
+
+
+@pytest.fixture(scope='module')
+def run2(tmp_path_factory):
+    """A config and a finished 2-iteration run (iter_1.pth, iter_2.pth); tests copy it."""
+    root = tmp_path_factory.mktemp('lost')
+    cfg = root / 'tiny.py'
+    cfg.write_text(TINY)
+    work = root / 'work'
+    assert main(['train', str(cfg), '--work-dir', str(work)]) == 0
+    return cfg, work
+
+
+def _copy_run(run2, tmp_path) -> tuple[Path, Path]:
+    import shutil
+    cfg, work = run2
+    dst = tmp_path / 'work'
+    shutil.copytree(work, dst)
+    # the pointer holds an absolute path: point it into the copy
+    (dst / 'last_checkpoint').write_text(str(dst / 'iter_2.pth'))
+    return cfg, dst
+
+
+def _ckpt_files(work: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in work.glob('*.pth')}
+
+
+# -- data loss ----------------------------------------------------------------------------------
+def test_resume_with_dangling_pointer_uses_newest_loadable_checkpoint(run2, tmp_path, caplog):
+    cfg, work = _copy_run(run2, tmp_path)
+    (work / 'iter_2.pth').unlink()                     # last_checkpoint now dangles
+    before = (work / 'iter_1.pth').read_bytes()
+    with caplog.at_level('WARNING'):
+        code, err = _cli('train', cfg, '--work-dir', work, '--resume',
+                         '--cfg-options', 'train_cfg.max_iters=2')
+    assert code == 0, err
+    assert 'resuming from the newest checkpoint that loads' in caplog.text
+    assert str(work / 'iter_1.pth') in caplog.text
+    assert (work / 'iter_1.pth').read_bytes() == before     # not retrained from scratch
+    # continuing from iteration 1 reproduces the uninterrupted run's iteration 2 exactly
+    resumed = torch.load(work / 'iter_2.pth', weights_only=True)
+    straight = torch.load(run2[1] / 'iter_2.pth', weights_only=True)
+    assert resumed['meta']['iter'] == 2
+    for key, value in straight['state_dict'].items():
+        assert torch.equal(resumed['state_dict'][key], value), key
+
+
+def test_resume_when_no_checkpoint_loads_stops_and_keeps_files(run2, tmp_path):
+    cfg, work = _copy_run(run2, tmp_path)
+    for name in ('iter_1.pth', 'iter_2.pth'):
+        data = (work / name).read_bytes()
+        (work / name).write_bytes(data[:len(data) // 3])  # both truncated
+    before = _snapshot(work)
+    err = _one_line_error(*_cli('train', cfg, '--work-dir', work, '--resume'))
+    assert 'none can be resumed from' in err and 'iter_2.pth' in err and 'iter_1.pth' in err
+    after = _snapshot(work)
+    assert {k: after[k] for k in before} == before
+    assert sorted(p.name for p in work.glob('*.pth')) == ['iter_1.pth', 'iter_2.pth']
+
+
+def test_resume_from_bare_state_dict_is_refused(run2, tmp_path):
+    cfg, work = _copy_run(run2, tmp_path)
+    state = torch.load(work / 'iter_1.pth', weights_only=True)['state_dict']
+    torch.save(state, tmp_path / 'weights_only.pth')
+    before = _ckpt_files(work)
+    err = _one_line_error(*_cli('train', cfg, '--work-dir', work,
+                                '--resume', tmp_path / 'weights_only.pth'))
+    assert 'weights_only.pth' in err and 'bare state dict' in err and '--load-from' in err
+    assert _ckpt_files(work) == before
+
+
+def test_resume_with_other_models_checkpoint_is_one_line(run2, tmp_path):
+    cfg, work = _copy_run(run2, tmp_path)
+    from genforge.runner.checkpoint import save_checkpoint
+    other = torch.nn.Sequential(torch.nn.Linear(3, 4))
+    save_checkpoint(dict(meta=dict(iter=5, cfg="model = dict(type='SRCNNNet')"),
+                         state_dict=other.state_dict()), str(tmp_path / 'other.pth'))
+    before = _snapshot(work)
+    err = _one_line_error(*_cli('train', cfg, '--work-dir', work, '--resume',
+                                tmp_path / 'other.pth'))
+    assert 'other.pth' in err and 'SRCNNNet' in err and 'builds DCGAN' in err
+    assert 'strict=False' not in err and len(err) < 700
+    # a failed resume writes nothing into the work dir (not even the config dump)
+    after = _snapshot(work)
+    assert {k: after[k] for k in before} == before
+
+
+def test_failed_resume_does_not_rewrite_config_dump(run2, tmp_path):
+    cfg, work = _copy_run(run2, tmp_path)
+    (work / 'tiny.py').write_text('# the dump of the first run\n')
+    code, _ = _cli('train', cfg, '--work-dir', work, '--resume', tmp_path / 'missing.pth')
+    assert code == 2
+    assert (work / 'tiny.py').read_text() == '# the dump of the first run\n'
+
+
+def test_second_run_in_a_locked_work_dir_stops(run2, tmp_path):
+    from genforge.runner.work_dir_lock import WorkDirLock
+    cfg, work = _copy_run(run2, tmp_path)
+    before = _snapshot(work)
+    lock = WorkDirLock(str(work)).acquire()        # a run in progress
+    try:
+        err = _one_line_error(*_cli('train', cfg, '--work-dir', work))
+    finally:
+        lock.release()
+    assert 'is in use by another training run' in err and f'pid {os.getpid()}' in err
+    assert '--work-dir' in err
+    after = _snapshot(work)
+    assert {k: after[k] for k in before} == before
+    assert not (work / '.genforge.lock').exists()
+
+
+def test_stale_lock_of_a_killed_run_is_taken_over(run2, tmp_path, caplog):
+    cfg, work = _copy_run(run2, tmp_path)
+    holder = subprocess.Popen(
+        [sys.executable, '-c', 'import sys, time; from genforge.runner.work_dir_lock import '
+         'WorkDirLock; WorkDirLock(sys.argv[1]).acquire(); print("locked", flush=True); '
+         'time.sleep(60)', str(work)],
+        stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert holder.stdout.readline().strip() == 'locked'
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    assert (work / '.genforge.lock').exists()       # a kill leaves the file behind
+    with caplog.at_level('WARNING'):
+        code, err = _cli('train', cfg, '--work-dir', work, '--resume',
+                         '--cfg-options', 'train_cfg.max_iters=3')
+    assert code == 0, err
+    assert f'pid {holder.pid}' in caplog.text and 'no longer running' in caplog.text
+    assert (work / 'iter_3.pth').is_file() and not (work / '.genforge.lock').exists()
