@@ -8,18 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import os
-import resource
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from genforge.cli import main
 
