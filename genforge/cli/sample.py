@@ -69,6 +69,20 @@ def generate(model, num: int, sample_model: str, label: int | None, batch_size: 
     return samples
 
 
+def check_sample_args(args) -> None:
+    """Counts must be positive; no output may replace the config, the checkpoint or a non-PNG."""
+    from genforge.cli import CLIError
+
+    from ._common import refuse_overwrite
+    for flag, value in (('--num', args.num), ('--batch-size', args.batch_size),
+                        ('--nrow', args.nrow)):
+        if value is not None and value < 1:
+            raise CLIError(f'{flag} {value}: must be at least 1')
+    outputs = [args.out] + ([Path(args.save_dir) / f'{i:05d}.png' for i in range(args.num)]
+                            if args.save_dir else [])
+    refuse_overwrite(outputs, [args.config, args.checkpoint])
+
+
 def run(args) -> int:
     import math
 
@@ -76,6 +90,7 @@ def run(args) -> int:
 
     from genforge.hooks.visualization_hook import sample_display_kwargs
     from genforge.visualization import save_image_grid, save_png, to_uint8_image
+    check_sample_args(args)
     torch.manual_seed(args.seed)
     model = build_model_from_checkpoint(args.config, args.checkpoint, args.cfg_options, args.device)
     has_ema = getattr(model, 'with_ema_gen', False)

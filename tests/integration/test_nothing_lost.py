@@ -14,8 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from genforge.cli import main
 
@@ -190,3 +192,150 @@ def test_stale_lock_of_a_killed_run_is_taken_over(run2, tmp_path, caplog):
     assert code == 0, err
     assert f'pid {holder.pid}' in caplog.text and 'no longer running' in caplog.text
     assert (work / 'iter_3.pth').is_file() and not (work / '.genforge.lock').exists()
+
+
+SR_CONFIG = """
+model = dict(
+    type='BaseEditModel',
+    generator=dict(type='MSRResNet', in_channels=3, out_channels=3, mid_channels=4,
+                   num_blocks=1, upscale_factor=2),
+    pixel_loss=dict(type='L1Loss', loss_weight=1.0, reduction='mean'),
+    data_preprocessor=dict(type='DataPreprocessor', mean=[0., 0., 0.], std=[255., 255., 255.]))
+"""
+
+
+@pytest.fixture
+def sr(tmp_path):
+    """A tiny x2 restorer config + checkpoint and a folder of two 8-bit photos."""
+    import genforge.models  # noqa: F401
+    from genforge.config import Config
+    from genforge.registry import MODELS
+    from genforge.runner.checkpoint import save_checkpoint
+    torch.manual_seed(0)
+    cfg = tmp_path / 'sr.py'
+    cfg.write_text(SR_CONFIG)
+    model = MODELS.build(dict(Config.fromfile(str(cfg)).model))
+    ckpt = tmp_path / 'sr.pth'
+    save_checkpoint({'state_dict': model.state_dict(), 'meta': {}}, str(ckpt))
+    photos = tmp_path / 'photos'
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ('a', 'b'):
+        Image.fromarray(rng.integers(0, 256, (9, 11, 3), dtype=np.uint8)).save(photos / f'{name}.png')
+    return cfg, ckpt, photos
+
+
+def test_restore_into_its_own_input_folder_is_refused(sr):
+    cfg, ckpt, photos = sr
+    before = _snapshot(photos)
+    err = _one_line_error(*_cli('restore', cfg, ckpt, photos, '--out', photos, '--device', 'cpu'))
+    assert 'would overwrite the input' in err and 'a.png' in err
+    assert _snapshot(photos) == before
+
+
+def test_restore_jpg_and_png_of_one_name_into_input_folder_is_refused(sr):
+    cfg, ckpt, photos = sr
+    (photos / 'b.png').rename(photos / 'b.jpg')   # b.jpg -> b.png, a.png -> a.png
+    (photos / 'a.png').rename(photos / 'c.png')
+    Image.open(photos / 'c.png').save(photos / 'b.bmp')  # b.bmp and b.jpg -> one b.png
+    before = _snapshot(photos)
+    err = _one_line_error(*_cli('restore', cfg, ckpt, photos, '--out', photos / 'sr'))
+    assert 'two results would be written to' in err and 'b.png' in err
+    assert _snapshot(photos) == before
+
+
+def test_restore_names_the_truncated_file(sr):
+    cfg, ckpt, photos = sr
+    data = (photos / 'b.png').read_bytes()
+    (photos / 'b.png').write_bytes(data[:len(data) // 2])
+    err = _one_line_error(*_cli('restore', cfg, ckpt, photos, '--out', photos.parent / 'out'))
+    assert str(photos / 'b.png') in err and 'truncated' in err
+
+
+def _restored(cfg, ckpt, src: Path, out: Path) -> np.ndarray:
+    code, err = _cli('restore', cfg, ckpt, src, '--out', out, '--device', 'cpu')
+    assert code == 0, err
+    return np.asarray(Image.open(out / f'{src.stem}.png'))
+
+
+def test_16bit_png_is_scaled_to_8bit_for_restore(sr, tmp_path):
+    cfg, ckpt, _ = sr
+    wide = np.random.default_rng(1).integers(0, 65536, (9, 11), dtype=np.uint16)
+    Image.fromarray(wide).save(tmp_path / 'deep.png')              # 16-bit grayscale
+    Image.fromarray((wide >> 8).astype(np.uint8)).save(tmp_path / 'shallow.png')
+    got = _restored(cfg, ckpt, tmp_path / 'deep.png', tmp_path / 'o1')
+    expected = _restored(cfg, ckpt, tmp_path / 'shallow.png', tmp_path / 'o2')
+    assert np.array_equal(got, expected)
+    assert (got < 250).mean() > 0.5     # not the clipped, nearly white image
+
+
+def test_16bit_png_is_scaled_to_8bit_in_datasets(tmp_path):
+    from genforge.datasets.transforms.loading import read_image
+    wide = np.random.default_rng(2).integers(0, 65536, (6, 5), dtype=np.uint16)
+    Image.fromarray(wide).save(tmp_path / 'deep.png')
+    expected = (wide // 256).astype(np.uint8)    # cv2.imread's 16 -> 8 bit rule
+    for color_type in ('grayscale', 'unchanged'):
+        assert np.array_equal(read_image(str(tmp_path / 'deep.png'), color_type)[..., 0], expected)
+    color = read_image(str(tmp_path / 'deep.png'), 'color')
+    assert color.shape == (6, 5, 3) and all(np.array_equal(color[..., c], expected)
+                                            for c in range(3))
+
+
+def test_symlink_loop_in_recursive_folder_reads_each_file_once(tmp_path, caplog):
+    from genforge.registry import DATASETS
+    folder = tmp_path / 'imgs'
+    (folder / 'sub').mkdir(parents=True)
+    rng = np.random.default_rng(3)
+    for name in ('a.png', 'b.png', 'sub/c.png'):
+        Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(folder / name)
+    (folder / 'loop').symlink_to('.')
+    (folder / 'sub' / 'up').symlink_to('..')
+    with caplog.at_level('WARNING'):
+        dataset = DATASETS.build(dict(
+            type='CustomDataset', data_root=str(folder), with_label=False,
+            pipeline=[dict(type='LoadImageFromFile'), dict(type='PackInputs')]))
+    assert len(dataset) == 3
+    assert 'symbolic links' in caplog.text
+
+
+def test_plot_logs_refuses_to_overwrite_the_log(run2, tmp_path):
+    _, work = _copy_run(run2, tmp_path)
+    scalars = next(work.glob('*/vis_data/scalars.json'))
+    text_log = next(work.glob('*/*.log'))
+    before = _snapshot(work)
+    for out in (scalars, text_log, work / 'iter_1.pth'):
+        err = _one_line_error(*_cli('plot-logs', work, '--out', out))
+        assert str(out) in err
+    assert _snapshot(work) == before
+
+
+def test_plot_logs_skips_damaged_lines_and_names_the_file(tmp_path, capsys):
+    log = tmp_path / 'scalars.json'
+    log.write_bytes(b'{"step": 1, "loss": 0.5}\n42\n\xff\xfe garbage\n[1, 2]\n'
+                    b'{"step": 2, "loss": 0.25}\n{"step": 3, "lo')
+    code = main(['plot-logs', str(log), '--out', str(tmp_path / 'c.png')])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert f'skipped 3 line(s) of {log}' in err
+    assert Image.open(tmp_path / 'c.png').format == 'PNG'
+
+
+@pytest.mark.parametrize('args, needle', [
+    (['--num', '0'], '--num 0: must be at least 1'),
+    (['--num', '-3'], '--num -3: must be at least 1'),
+    (['--batch-size', '0'], '--batch-size 0: must be at least 1'),
+])
+def test_sample_rejects_non_positive_counts(run2, args, needle, tmp_path):
+    cfg, work = run2
+    err = _one_line_error(*_cli('sample', cfg, work / 'iter_2.pth', '--out', tmp_path / 'g.png',
+                                *args))
+    assert needle in err
+
+
+def test_sample_refuses_to_overwrite_checkpoint_or_config(run2, tmp_path):
+    cfg, work = _copy_run(run2, tmp_path)
+    before = _snapshot(work)
+    for out in (work / 'iter_2.pth', cfg, work / 'iter_1.pth'):
+        err = _one_line_error(*_cli('sample', cfg, work / 'iter_2.pth', '--out', out))
+        assert str(out) in err
+    assert _snapshot(work) == before
