@@ -313,6 +313,23 @@ def export_safetensors(checkpoint_or_model: Any, filename: str, ema_only: bool =
     return OrderedDict((k, v) for k, v in state.items() if isinstance(v, torch.Tensor))
 
 
+def check_finite_weights(state_dict: dict, filename: str, work_dir: str) -> None:
+    """FloatingPointError before a checkpoint whose weights hold NaN/inf would be written.
+
+    Such a file is useless, and with ``max_keep_ckpts`` it would rotate away the good ones.
+    """
+    for key, value in state_dict.items():
+        if isinstance(value, torch.Tensor) and (value.is_floating_point() or value.is_complex()) \
+                and not bool(torch.isfinite(value).all()):
+            previous = find_latest_checkpoint(work_dir)
+            kept = f'the last finite checkpoint {previous} is kept' if previous else \
+                'no checkpoint of this run was written'
+            raise FloatingPointError(
+                f'refusing to write {filename}: model tensor {key!r} holds non-finite values; '
+                f'{kept}. Lower the learning rate, enable gradient clipping (optim_wrapper.'
+                f'clip_grad=dict(max_norm=...)) and resume from it')
+
+
 def find_latest_checkpoint(work_dir: str) -> str | None:
     """Path written in ``work_dir/last_checkpoint`` (None when there is none)."""
     pointer = os.path.join(work_dir, 'last_checkpoint')
@@ -328,6 +345,6 @@ def find_latest_checkpoint(work_dir: str) -> str | None:
     return path
 
 
-__all__ = ['check_plain', 'weights_to_cpu', 'get_state_dict', 'save_checkpoint',
+__all__ = ['check_plain', 'check_finite_weights', 'weights_to_cpu', 'get_state_dict', 'save_checkpoint',
            'load_state_dict_from_file', 'load_state_dict', 'load_checkpoint',
            'find_latest_checkpoint', 'save_safetensors', 'load_safetensors', 'export_safetensors']

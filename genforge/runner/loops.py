@@ -91,6 +91,7 @@ class _TrainLoop(BaseLoop):
     def run_iter(self, idx: int, data_batch: Any) -> None:
         runner = self.runner
         runner.call_hook('before_train_iter', batch_idx=idx, data_batch=data_batch)
+        self.nan_guard.begin_iter(runner)   # 'skip' undoes a non-finite iteration entirely
         outputs = runner.model.train_step(data_batch, optim_wrapper=runner.optim_wrapper)
         self.nan_guard.observe(self._iter, outputs, runner)
         runner.call_hook('after_train_iter', batch_idx=idx, data_batch=data_batch, outputs=outputs)

@@ -31,6 +31,7 @@ from . import build as _build
 from .checkpoint import (
     _extract_state_dict,
     _load_checkpoint,
+    check_finite_weights,
     get_state_dict,
     load_state_dict,
     save_checkpoint,
@@ -470,7 +471,9 @@ class Runner:
             checkpoint['param_schedulers'] = _scheduler_states(self.param_schedulers)
         self.call_hook('before_save_checkpoint', checkpoint=checkpoint)
         if is_main_process():
-            save_checkpoint(checkpoint, os.path.join(out_dir, filename))
+            path = os.path.join(out_dir, filename)
+            check_finite_weights(checkpoint['state_dict'], path, self._work_dir)
+            save_checkpoint(checkpoint, path)
 
     def _metric_protocols(self) -> dict:
         # what the last evaluation published, then every built evaluator's metrics (Multi*Loop

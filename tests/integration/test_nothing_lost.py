@@ -339,3 +339,109 @@ def test_sample_refuses_to_overwrite_checkpoint_or_config(run2, tmp_path):
         err = _one_line_error(*_cli('sample', cfg, work / 'iter_2.pth', '--out', out))
         assert str(out) in err
     assert _snapshot(work) == before
+
+
+# -- nan_policy='skip' ---------------------------------------------------------------------------
+class _BNRegressor(torch.nn.Module):
+    """Linear -> BatchNorm -> Linear regression; batch 3 of the stream holds a NaN input, which
+    poisons the loss, the gradients and (in the forward pass) BatchNorm's running statistics.
+    ``poison_buffer_at`` instead writes NaN into a buffer while the loss stays finite."""
+
+    def __init__(self, poison_buffer_at=None):
+        super().__init__()
+        from genforge.models import BaseModel
+
+        class Net(BaseModel):
+            def __init__(self):
+                super().__init__()
+                self.body = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.BatchNorm1d(4),
+                                                torch.nn.Linear(4, 1))
+                self.calls = 0
+
+            def train_step(self, data, optim_wrapper):
+                self.calls += 1
+                x = data['inputs']
+                if self.calls == 3:
+                    x = x.clone()
+                    x[0, 0] = float('nan')
+                loss = self.body(x).pow(2).mean()
+                parsed, log_vars = self.parse_losses({'loss_reg': loss})
+                optim_wrapper.update_params(parsed)
+                if self.calls == poison_buffer_at:
+                    self.body[1].running_var.fill_(float('nan'))
+                return log_vars
+
+        self.net = Net()
+
+
+def _bn_runner(work, poison_buffer_at=None, hooks=(), max_keep=-1):
+    from genforge.optim import OptimWrapper
+    from genforge.runner import Runner
+    torch.manual_seed(0)
+    model = _BNRegressor(poison_buffer_at).net
+    data = [dict(inputs=torch.randn(2)) for _ in range(12)]
+    return Runner(model, work_dir=str(work),
+                  train_dataloader=dict(batch_size=3, num_workers=0, dataset=data,
+                                        sampler=dict(type='DefaultSampler', shuffle=False),
+                                        collate_fn=dict(type='default_collate')),
+                  train_cfg=dict(by_epoch=False, max_iters=4, nan_policy='skip'),
+                  optim_wrapper=OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1,
+                                                             momentum=0.9)),
+                  default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1,
+                                                     by_epoch=False, max_keep_ckpts=max_keep)),
+                  custom_hooks=[dict(type='EMAHook', momentum=0.5), *hooks],
+                  randomness=dict(seed=0))
+
+
+def test_nan_skip_leaves_params_buffers_ema_and_optimizer_untouched(tmp_path):
+    import copy
+
+    from genforge.hooks import Hook
+    states = {}
+
+    class Record(Hook):
+        priority = 'LOWEST'   # after EMAHook's update
+
+        def _state(self, runner):
+            ema = runner.hooks[[type(h).__name__ for h in runner.hooks].index('EMAHook')]
+            return (copy.deepcopy(runner.model.state_dict()),
+                    copy.deepcopy(ema.ema_model.state_dict()),
+                    copy.deepcopy(runner.optim_wrapper.state_dict()['state']))
+
+        def before_train_iter(self, runner, batch_idx, data_batch=None):
+            states[('before', runner.iter)] = self._state(runner)
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            states[('after', runner.iter)] = self._state(runner)
+
+    runner = _bn_runner(tmp_path / 'w', hooks=[Record()])
+    runner.train()
+    before, after = states[('before', 2)], states[('after', 2)]   # iteration 3 is the bad one
+    for old, new in zip(before[:2], after[:2]):                    # model (+BN stats), EMA
+        assert old.keys() == new.keys()
+        for key in old:
+            assert torch.equal(old[key], new[key]), key
+    for idx, slot in before[2].items():                            # SGD momentum buffers
+        assert all(torch.equal(v, after[2][idx][k]) for k, v in slot.items())
+    # iterations 2 and 4 did train; every checkpoint is finite
+    assert not torch.equal(states[('before', 3)][0]['body.0.weight'],
+                           states[('after', 3)][0]['body.0.weight'])
+    for path in (tmp_path / 'w').glob('iter_*.pth'):
+        ckpt = torch.load(path, weights_only=True)
+        assert all(torch.isfinite(v).all() for v in ckpt['state_dict'].values()
+                   if v.is_floating_point()), path
+    assert runner.message_hub.get_info('nan_skipped_iters') == 1
+
+
+def test_checkpoint_with_nan_weights_is_never_written(tmp_path):
+    runner = _bn_runner(tmp_path / 'w', poison_buffer_at=2, max_keep=1)
+    with pytest.raises(FloatingPointError) as info:
+        runner.train()
+    message = str(info.value)
+    assert 'iter_2.pth' in message and 'body.1.running_var' in message
+    assert 'iter_1.pth is kept' in message
+    work = tmp_path / 'w'
+    assert sorted(p.name for p in work.glob('*.pth')) == ['iter_1.pth']   # not rotated away
+    assert (work / 'last_checkpoint').read_text().strip().endswith('iter_1.pth')
+    ckpt = torch.load(work / 'iter_1.pth', weights_only=True)
+    assert all(torch.isfinite(v).all() for v in ckpt['state_dict'].values() if v.is_floating_point())
