@@ -62,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print('interrupted', file=sys.stderr)
+    except KeyboardInterrupt as exc:   # the message says what was being done, if anything
+        print(f'interrupted: {exc}' if str(exc) else 'interrupted', file=sys.stderr)
         return 130
     except BrokenPipeError:  # `genforge print-config cfg.py | head`: the reader left, not an error
         import os

@@ -69,15 +69,80 @@ def save_checkpoint(checkpoint: dict, filename: str) -> None:
     _atomic_write(filename, lambda f: torch.save(checkpoint, f))
 
 
+class _RecordingFile:
+    """File proxy that remembers the exception a ``write`` raised.
+
+    torch.save writes through C++, which turns any error of ``write`` (ENOSPC, EFBIG, a
+    KeyboardInterrupt) into ``RuntimeError: [enforce fail at inline_container.cc] unexpected
+    pos``; the recorded exception says what really happened.
+    """
+
+    def __init__(self, f):
+        self._f, self.error = f, None
+
+    def write(self, data):
+        try:
+            return self._f.write(data)
+        except BaseException as exc:
+            self.error = exc
+            raise
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+
+def _why_write_failed(filename: str, exc: BaseException) -> str:
+    """Words for an OSError's cause, checking errno, free space and the file-size limit."""
+    import errno
+    code = getattr(exc, 'errno', None)
+    if code == errno.EFBIG or code is None and _fsize_limited():
+        import resource
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        return f'the file size limit (ulimit -f: {limit} bytes) was reached'
+    try:
+        import shutil
+        free = shutil.disk_usage(os.path.dirname(os.path.abspath(filename))).free
+    except OSError:
+        free = None
+    if code == errno.ENOSPC or free is not None and free < (1 << 20):
+        return 'No space left on device (disk full)'
+    return f'{getattr(exc, "strerror", None) or exc} (disk full or folder not writable?)'
+
+
+def _fsize_limited() -> bool:
+    try:
+        import resource
+    except ImportError:   # Windows
+        return False
+    return resource.getrlimit(resource.RLIMIT_FSIZE)[0] != resource.RLIM_INFINITY
+
+
 def _atomic_write(filename: str, write: Any) -> None:
-    """Call ``write(file)`` through ``genforge.fileio.atomic_open``; name the checkpoint on failure."""
+    """Call ``write(file)`` through ``genforge.fileio.atomic_open``; name the checkpoint on failure.
+
+    Every failure (OSError, torch's RuntimeError wrapping one, Ctrl-C) leaves the previous file
+    untouched and the temp file removed; the error says which, in one line.
+    """
+    proxy = None
     try:
         with atomic_open(filename, 'wb') as f:
-            write(f)
-    except OSError as exc:
-        raise OSError(exc.errno, f'could not save checkpoint {filename!r}: {exc.strerror or exc} '
-                                 f'(disk full or folder not writable?); the previous checkpoint '
-                                 f'is intact') from exc
+            proxy = _RecordingFile(f)
+            write(proxy)
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(f'interrupted while saving checkpoint {filename!r}; the partial '
+                                f'file was removed and the previous checkpoint is intact') from None
+    except (OSError, RuntimeError) as exc:
+        cause = proxy.error if proxy is not None and proxy.error is not None else exc
+        if isinstance(cause, KeyboardInterrupt):
+            raise KeyboardInterrupt(f'interrupted while saving checkpoint {filename!r}; the '
+                                    f'partial file was removed and the previous checkpoint is '
+                                    f'intact') from None
+        if not isinstance(cause, OSError) and 'inline_container' not in str(cause):
+            raise
+        code = getattr(cause, 'errno', None)
+        msg = (f'could not save checkpoint {filename!r}: {_why_write_failed(filename, cause)}; '
+               f'the previous checkpoint is intact and the partial file was removed')
+        raise (OSError(code, msg) if code else OSError(msg)) from exc
 
 
 class _Placeholder:

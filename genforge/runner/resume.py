@@ -117,5 +117,29 @@ def resume_mismatch_error(filename: str, model: Any, exc: Exception) -> Exceptio
         f'start from its matching weights with --load-from (load_from=...).')
 
 
-__all__ = ['find_resume_checkpoint', 'list_checkpoints', 'training_state_problem', 'held_model',
-           'resume_mismatch_error']
+def check_coverage(checkpoint: Any, state: dict, model: Any, filename: str,
+                   min_coverage: float = 0.5) -> None:
+    """RuntimeError when fewer than ``min_coverage`` of ``model``'s tensors are in ``state``.
+
+    A checkpoint of another model loads almost nothing non-strictly; evaluating or training
+    from the random weights left would print meaningless numbers without a word.
+    """
+    own = model.state_dict()
+    if not own or min_coverage <= 0:
+        return
+    fits = [k for k, v in own.items() if k in state and getattr(state[k], 'shape', None) == v.shape]
+    if len(fits) >= min_coverage * len(own):
+        return
+    theirs = sorted(map(str, state))
+    unmatched = [k for k in theirs if k not in own][:3]
+    missing = [k for k in own if k not in state][:3]
+    raise RuntimeError(
+        f'{filename} does not fit the model: only {len(fits)} of the {len(own)} tensors of '
+        f'{type(model).__name__} load from it (it holds {held_model(checkpoint)}; checkpoint keys '
+        f'not in the model: {", ".join(unmatched) or "none"}; model keys not in it: '
+        f'{", ".join(missing) or "none"}). Use the checkpoint of this config, or load the '
+        f'matching tensors anyway with --no-strict (load_strict=False).')
+
+
+__all__ = ['check_coverage', 'find_resume_checkpoint', 'list_checkpoints',
+           'training_state_problem', 'held_model', 'resume_mismatch_error']

@@ -38,7 +38,12 @@ from .checkpoint import (
     weights_to_cpu,
 )
 from .message_hub import MessageHub
-from .resume import find_resume_checkpoint, resume_mismatch_error, training_state_problem
+from .resume import (
+    check_coverage,
+    find_resume_checkpoint,
+    resume_mismatch_error,
+    training_state_problem,
+)
 from .speed import apply_model_options, broadcast_model_state, convert_sync_batchnorm
 from .utils import (
     atomic_write_text,
@@ -393,18 +398,25 @@ class Runner:
             self.resume(resume_from)
             self._has_loaded = True
         elif self._load_from is not None or resume_from is not None:
-            self.load_checkpoint(self._load_from or resume_from)
+            # load_strict: None = load what matches but refuse a file that fits under half the
+            # model (another model's checkpoint), True = every key, False = whatever matches
+            strict = self.cfg.get('load_strict') if self.cfg is not None else None
+            self.load_checkpoint(self._load_from or resume_from, strict=bool(strict),
+                                 min_coverage=0.0 if strict is False else 0.5)
             self._has_loaded = True
 
     def load_checkpoint(self, filename: str, map_location: Any = 'cpu', strict: bool = False,
-                        revise_keys: list = ((r'^module\.', ''),)) -> dict:
-        """Load weights (hooks may adjust the checkpoint first, e.g. EMAHook)."""
+                        revise_keys: list = ((r'^module\.', ''),),
+                        min_coverage: float = 0.0) -> dict:
+        """Load weights (hooks may adjust the checkpoint first, e.g. EMAHook); refuse a file that
+        holds under ``min_coverage`` of the model's tensors."""
         import re
         checkpoint = _load_checkpoint(filename, map_location=map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         state = _extract_state_dict(checkpoint, filename)
         for pattern, repl in revise_keys:
             state = {re.sub(pattern, repl, k): v for k, v in state.items()}
+        check_coverage(checkpoint, state, self._plain_model, filename, min_coverage)
         load_state_dict(self._plain_model, state, strict=strict, logger=logger)
         logger.info('loaded checkpoint %s', filename)
         return checkpoint

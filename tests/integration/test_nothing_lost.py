@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -445,3 +446,101 @@ def test_checkpoint_with_nan_weights_is_never_written(tmp_path):
     assert (work / 'last_checkpoint').read_text().strip().endswith('iter_1.pth')
     ckpt = torch.load(work / 'iter_1.pth', weights_only=True)
     assert all(torch.isfinite(v).all() for v in ckpt['state_dict'].values() if v.is_floating_point())
+
+
+# -- wrong results without a word ------------------------------------------------------------------
+def _other_model_checkpoint(path: Path) -> None:
+    from genforge.runner.checkpoint import save_checkpoint
+    other = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.Conv2d(4, 1, 3))
+    save_checkpoint(dict(meta=dict(iter=9, cfg="model = dict(type='EDSRNet')"),
+                         state_dict=other.state_dict()), str(path))
+
+
+def test_test_with_another_models_checkpoint_stops(run2, tmp_path):
+    cfg, work = run2
+    _other_model_checkpoint(tmp_path / 'other_model.pth')
+    val = ("val_dataloader = dict(batch_size=4, num_workers=0, sampler=dict(type='DefaultSampler',"
+           " shuffle=False), dataset=dict(type='DigitsDataset', img_size=16, indices=8, "
+           "test_mode=True))\ntest_dataloader = val_dataloader\ntest_evaluator = dict("
+           "type='Evaluator', metrics=[dict(type='SWD', prefix='SWD', fake_nums=8, "
+           "image_shape=(1, 16, 16))])\n")
+    (tmp_path / 'cfg.py').write_text(cfg.read_text() + val)
+    err = _one_line_error(*_cli('test', tmp_path / 'cfg.py', tmp_path / 'other_model.pth',
+                                '--work-dir', tmp_path / 't'))
+    assert 'other_model.pth' in err and 'only 0 of the' in err and 'DCGAN' in err
+    assert 'EDSRNet' in err and '0.weight' in err and 'generator.' in err and '--no-strict' in err
+    # --no-strict is the explicit choice: it evaluates (random weights) and exits 0
+    code, err = _cli('test', tmp_path / 'cfg.py', tmp_path / 'other_model.pth',
+                     '--work-dir', tmp_path / 't', '--no-strict')
+    assert code == 0, err
+    # and the run's own checkpoint still passes --strict
+    code, err = _cli('test', tmp_path / 'cfg.py', work / 'iter_2.pth', '--work-dir',
+                     tmp_path / 't', '--strict')
+    assert code == 0, err
+
+
+# -- clear errors ---------------------------------------------------------------------------------
+def _limit_file_size(limit: int):
+    def preexec():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # write() then fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+    return preexec
+
+
+def test_save_hitting_the_file_size_limit_is_one_clear_line(run2, tmp_path):
+    """A real failing write (RLIMIT_FSIZE): torch's 'unexpected pos' becomes the documented
+    message, iteration 2's checkpoint and the pointer to it survive, no temp file remains."""
+    cfg, work = _copy_run(run2, tmp_path)
+    (work / 'iter_2.pth').unlink()
+    (work / 'last_checkpoint').write_text(str(work / 'iter_1.pth'))
+    size = (work / 'iter_1.pth').stat().st_size
+    before = _ckpt_files(work)
+    proc = subprocess.run(
+        [sys.executable, '-m', 'genforge', 'train', str(cfg), '--work-dir', str(work), '--resume',
+         '--cfg-options', 'default_hooks.checkpoint.max_keep_ckpts=1'],
+        capture_output=True, text=True, timeout=120, preexec_fn=_limit_file_size(size // 2),
+        env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    err = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2, proc.stderr
+    assert 'Traceback' not in proc.stderr and 'inline_container' not in proc.stderr
+    line = next(x for x in err if x.startswith('genforge train:'))
+    assert 'could not save checkpoint' in line and 'iter_2.pth' in line
+    assert 'file size limit' in line and 'previous checkpoint is intact' in line
+    assert _ckpt_files(work) == before
+    assert (work / 'last_checkpoint').read_text().strip().endswith('iter_1.pth')
+    assert not [p for p in work.iterdir() if p.name.endswith('.tmp')]
+
+
+def test_ctrl_c_during_save_says_interrupted(tmp_path, monkeypatch):
+    from genforge.runner.checkpoint import save_checkpoint
+    path = tmp_path / 'iter_1.pth'
+    save_checkpoint({'w': torch.zeros(3)}, str(path))
+    before = path.read_bytes()
+    import genforge.runner.checkpoint as ckpt_module
+    real_open = ckpt_module.atomic_open
+
+    class CtrlCFile:
+        """The user presses Ctrl-C during the third write to disk."""
+
+        def __init__(self, f):
+            self.f, self.calls = f, 0
+
+        def write(self, data):
+            self.calls += 1
+            if self.calls == 3:
+                raise KeyboardInterrupt
+            return self.f.write(data)
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+    @contextlib.contextmanager
+    def ctrl_c_open(*args, **kwargs):
+        with real_open(*args, **kwargs) as f:
+            yield CtrlCFile(f)
+
+    monkeypatch.setattr(ckpt_module, 'atomic_open', ctrl_c_open)
+    with pytest.raises(KeyboardInterrupt, match='interrupted while saving checkpoint'):
+        save_checkpoint({'w': torch.ones(1000)}, str(path))
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ['iter_1.pth']
