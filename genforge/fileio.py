@@ -67,6 +67,20 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         f.write(data)
 
 
+def read_text(path: str | os.PathLike, what: str = 'file') -> str:
+    """The UTF-8 text of ``path``; bytes that are not UTF-8 give a ValueError naming the file,
+    the line and the column (a bare UnicodeDecodeError names none of them)."""
+    with open(path, 'rb') as f:
+        data = f.read()
+    try:
+        return data.decode('utf-8')
+    except UnicodeDecodeError as exc:
+        line = data.count(b'\n', 0, exc.start) + 1
+        column = exc.start - (data.rfind(b'\n', 0, exc.start) + 1) + 1
+        raise ValueError(f'{what} {os.fspath(path)} is not UTF-8 text: byte 0x{data[exc.start]:02x} '
+                         f'at line {line}, column {column}; save it as UTF-8') from None
+
+
 def genforge_cache_dir() -> Path:
     """Where downloaded/copied weights live: ``$GENFORGE_CACHE`` or ``~/.cache/genforge``."""
     return Path(os.environ.get('GENFORGE_CACHE') or Path.home() / '.cache' / 'genforge')
@@ -80,5 +94,5 @@ def file_sha256(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-__all__ = ['atomic_open', 'atomic_write_text', 'atomic_write_bytes', 'genforge_cache_dir',
+__all__ = ['atomic_open', 'atomic_write_text', 'atomic_write_bytes', 'read_text', 'genforge_cache_dir',
            'file_sha256']

@@ -544,3 +544,30 @@ def test_ctrl_c_during_save_says_interrupted(tmp_path, monkeypatch):
         save_checkpoint({'w': torch.ones(1000)}, str(path))
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ['iter_1.pth']
+
+
+@pytest.mark.parametrize('command', ['train', 'print-config', 'migrate-config'])
+@pytest.mark.parametrize('where', ['config', 'base'])
+def test_non_utf8_config_names_the_file(tmp_path, command, where):
+    latin1 = "# r\xe9glages\nx = 1\n".encode('latin-1')     # 0xe9 is not UTF-8 here
+    if where == 'config':
+        (tmp_path / 'cfg.py').write_bytes(latin1)
+        bad = tmp_path / 'cfg.py'
+    else:
+        (tmp_path / 'base.py').write_bytes(latin1)
+        (tmp_path / 'cfg.py').write_text("_base_ = ['./base.py']\ny = 2\n")
+        bad = tmp_path / 'base.py'
+    extra = ['--print'] if command == 'migrate-config' else []
+    err = _one_line_error(*_cli(command, tmp_path / 'cfg.py', *extra))
+    assert f'{bad} is not UTF-8 text' in err and 'line 1, column 4' in err
+    assert 'UnicodeDecodeError' not in err
+
+
+def test_batch_larger_than_dataset_with_drop_last_says_so(run2, tmp_path):
+    cfg, _ = run2
+    err = _one_line_error(*_cli(
+        'train', cfg, '--work-dir', tmp_path / 'w', '--cfg-options',
+        "train_dataloader.sampler.type='DefaultSampler'", 'train_dataloader.drop_last=True',
+        'train_dataloader.batch_size=32'))
+    assert 'batch_size=32 with drop_last=True' in err and '16 sample(s)' in err
+    assert 'no full batch can be formed' in err and 'StopIteration' not in err
