@@ -82,6 +82,7 @@ def run(args) -> int:
     vis_interval = max(1, args.iters // 6)
     size = dict(batch_size=8, swd_samples=64) if args.fast else {}
     cfg = Config(demo_config(args.work_dir, args.iters, vis_interval, **size))
+    cfg.overwrite_checkpoints = True   # the demo is meant to be run again into the same folder
     if args.print_config:
         print(cfg.pretty_text)
         return 0

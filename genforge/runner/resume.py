@@ -46,6 +46,21 @@ def _pointer_target(work_dir: str) -> tuple[str | None, str | None]:
     return path, None
 
 
+def check_fresh_start(work_dir: str, overwrite: bool = False) -> None:
+    """FileExistsError when a run starting at iteration 0 would overwrite an earlier run's
+    ``iter_N.pth`` / ``epoch_N.pth`` in ``work_dir`` (unless ``overwrite``)."""
+    existing = list_checkpoints(work_dir)
+    if not existing or overwrite:
+        return
+    names = ', '.join(os.path.basename(p) for p in existing[:3])
+    more = f' and {len(existing) - 3} more' if len(existing) > 3 else ''
+    raise FileExistsError(
+        f'work_dir {work_dir!r} already holds checkpoints of an earlier run ({names}{more}); a '
+        f'new run from iteration 0 would overwrite them. Continue that run with --resume, '
+        f'choose another --work-dir, or pass --overwrite (overwrite_checkpoints=True) to '
+        f'replace them.')
+
+
 def training_state_problem(checkpoint: Any) -> str | None:
     """Why ``checkpoint`` cannot be resumed from (None when it can)."""
     if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get('state_dict'), dict):
@@ -91,7 +106,7 @@ def held_model(checkpoint: Any) -> str:
     if isinstance(cfg, str):
         match = re.search(r"""model\s*=\s*dict\(\s*type\s*=\s*['"]([\w.]+)['"]""", cfg)
         if match:
-            return f'a {match.group(1)}'
+            return f'{match.group(1)} weights'
     state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else {}
     heads = sorted({str(k).split('.')[0] for k in state}) if isinstance(state, dict) else []
     if not heads:
@@ -141,5 +156,5 @@ def check_coverage(checkpoint: Any, state: dict, model: Any, filename: str,
         f'matching tensors anyway with --no-strict (load_strict=False).')
 
 
-__all__ = ['check_coverage', 'find_resume_checkpoint', 'list_checkpoints',
+__all__ = ['check_coverage', 'check_fresh_start', 'find_resume_checkpoint', 'list_checkpoints',
            'training_state_problem', 'held_model', 'resume_mismatch_error']

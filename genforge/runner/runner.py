@@ -40,6 +40,7 @@ from .checkpoint import (
 from .message_hub import MessageHub
 from .resume import (
     check_coverage,
+    check_fresh_start,
     find_resume_checkpoint,
     resume_mismatch_error,
     training_state_problem,
@@ -327,6 +328,9 @@ class Runner:
             self.call_hook('before_run')
             self._init_model_weights()
             self.load_or_resume()
+            if self._train_loop.iter == 0:   # a fresh start must not overwrite an earlier run
+                check_fresh_start(self._work_dir, bool(self.cfg is not None and self.cfg.get(
+                    'overwrite_checkpoints')))
             self._dump_config()   # only once the run really starts (not after a failed resume)
             if hasattr(self.optim_wrapper, 'initialize_count_status'):
                 self.optim_wrapper.initialize_count_status(

@@ -571,3 +571,25 @@ def test_batch_larger_than_dataset_with_drop_last_says_so(run2, tmp_path):
         'train_dataloader.batch_size=32'))
     assert 'batch_size=32 with drop_last=True' in err and '16 sample(s)' in err
     assert 'no full batch can be formed' in err and 'StopIteration' not in err
+
+
+def test_fresh_run_over_an_earlier_runs_checkpoints_needs_overwrite(run2, tmp_path):
+    cfg, work = _copy_run(run2, tmp_path)
+    before = _snapshot(work)
+    err = _one_line_error(*_cli('train', cfg, '--work-dir', work))
+    assert 'already holds checkpoints of an earlier run (iter_2.pth, iter_1.pth)' in err
+    assert '--resume' in err and '--overwrite' in err
+    after = _snapshot(work)
+    assert {k: after[k] for k in before} == before
+    code, err = _cli('train', cfg, '--work-dir', work, '--overwrite')   # the explicit choice
+    assert code == 0, err
+    assert (work / 'iter_2.pth').read_bytes() != before['iter_2.pth']
+
+
+def test_sample_with_another_models_checkpoint_is_one_line(run2, tmp_path):
+    cfg, _ = run2
+    _other_model_checkpoint(tmp_path / 'other_model.pth')
+    err = _one_line_error(*_cli('sample', cfg, tmp_path / 'other_model.pth',
+                                '--out', tmp_path / 'g.png'))
+    assert 'other_model.pth holds EDSRNet weights' in err and '0 of the' in err and 'DCGAN' in err
+    assert not (tmp_path / 'g.png').exists()
