@@ -57,14 +57,26 @@ def _match_umask(path: str) -> None:
     os.chmod(path, 0o666 & ~umask)
 
 
+def write_error(path: str | os.PathLike, exc: OSError, what: str = 'write') -> OSError:
+    """``exc`` (ENOSPC, EFBIG, EACCES ...) as an OSError that names ``path``; same errno."""
+    msg = f'could not {what} {os.fspath(path)}: {exc.strerror or exc}'
+    return OSError(exc.errno, msg) if exc.errno else OSError(msg)
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    with atomic_open(path, 'w') as f:
-        f.write(text)
+    try:
+        with atomic_open(path, 'w') as f:
+            f.write(text)
+    except OSError as exc:
+        raise write_error(path, exc) from exc
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    with atomic_open(path, 'wb') as f:
-        f.write(data)
+    try:
+        with atomic_open(path, 'wb') as f:
+            f.write(data)
+    except OSError as exc:
+        raise write_error(path, exc) from exc
 
 
 def read_text(path: str | os.PathLike, what: str = 'file') -> str:
@@ -94,5 +106,6 @@ def file_sha256(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-__all__ = ['atomic_open', 'atomic_write_text', 'atomic_write_bytes', 'read_text', 'genforge_cache_dir',
+__all__ = ['atomic_open', 'atomic_write_text', 'atomic_write_bytes', 'read_text', 'write_error',
+           'genforge_cache_dir',
            'file_sha256']

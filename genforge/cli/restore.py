@@ -105,8 +105,12 @@ def _write_png(img, path: Path) -> None:
     from genforge.fileio import atomic_open
     arr = img.round().clamp(0, 255).byte().permute(1, 2, 0).cpu().numpy()
     im = Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr)
-    with atomic_open(path, 'wb') as f:
-        im.save(f, format='PNG')
+    try:
+        with atomic_open(path, 'wb') as f:
+            im.save(f, format='PNG')
+    except OSError as exc:   # full disk, read-only folder: name the file
+        from genforge.fileio import write_error
+        raise write_error(path, exc) from exc
 
 
 def restore_image(model, img, tile, tile_pad, progress=None):

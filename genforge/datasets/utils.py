@@ -87,8 +87,8 @@ def read_lines(path: str, who: str) -> list[str]:
     if not osp.isfile(path):
         raise FileNotFoundError(f'{who}: annotation file {path!r} does not exist. Check ann_file and '
                                 'data_root (a relative ann_file is joined onto data_root).')
-    with open(path, encoding='utf-8') as f:
-        lines = [line.rstrip('\n').rstrip('\r') for line in f]
+    from genforge.fileio import read_text
+    lines = [line.rstrip('\r') for line in read_text(path, f'{who}: annotation file').split('\n')]
     lines = [line for line in lines if line.strip()]
     if not lines:
         raise ValueError(f'{who}: annotation file {path!r} is empty; it needs one sample per line')

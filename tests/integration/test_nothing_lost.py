@@ -593,3 +593,38 @@ def test_sample_with_another_models_checkpoint_is_one_line(run2, tmp_path):
                                 '--out', tmp_path / 'g.png'))
     assert 'other_model.pth holds EDSRNet weights' in err and '0 of the' in err and 'DCGAN' in err
     assert not (tmp_path / 'g.png').exists()
+
+
+def test_small_file_size_limit_names_the_file_being_written(run2, tmp_path):
+    """With a limit too small even for the config dump, the error names the file (any file the
+    run writes first), the earlier run's checkpoints stay as they were."""
+    cfg, work = _copy_run(run2, tmp_path)
+    before = _ckpt_files(work)
+    proc = subprocess.run(
+        [sys.executable, '-m', 'genforge', 'train', str(cfg), '--work-dir', str(work), '--resume',
+         '--cfg-options', 'train_cfg.max_iters=3'],
+        capture_output=True, text=True, timeout=120, preexec_fn=_limit_file_size(300),
+        env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert proc.returncode == 2, proc.stderr
+    line = next(x for x in proc.stderr.splitlines() if x.startswith('genforge train:'))
+    assert str(work) in line and ('File too large' in line or 'file size limit' in line), line
+    assert 'Traceback' not in proc.stderr, proc.stderr
+    assert _ckpt_files(work) == before
+    assert not [p for p in work.rglob('*.tmp')]
+
+
+def test_decompression_bomb_and_non_utf8_ann_file_name_the_file(tmp_path):
+    from genforge.datasets.base_dataset import BadImageError
+    from genforge.datasets.transforms.loading import read_image
+    from genforge.datasets.utils import read_lines
+    Image.new('L', (9000, 9000)).save(tmp_path / 'bomb.png')      # 81 Mpx, compresses to KBs
+    old = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = 1000 * 1000    # so the test image counts as a bomb (> 2x limit)
+    try:
+        with pytest.raises(BadImageError, match='bomb.png.*MAX_IMAGE_PIXELS'):
+            read_image(str(tmp_path / 'bomb.png'))
+    finally:
+        Image.MAX_IMAGE_PIXELS = old
+    (tmp_path / 'ann.txt').write_bytes('a.png\nb\xe9.png\n'.encode('latin-1'))
+    with pytest.raises(ValueError, match=r'ann.txt is not UTF-8 text: byte 0xe9 at line 2'):
+        read_lines(str(tmp_path / 'ann.txt'), 'BasicImageDataset')

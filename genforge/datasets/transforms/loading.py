@@ -32,6 +32,9 @@ def _decode(content: bytes, path: str, color_type: str) -> np.ndarray:
     try:
         pil = Image.open(io.BytesIO(content))
         pil.load()  # decode now: truncated data fails here rather than later in a worker
+    except Image.DecompressionBombError as exc:
+        raise BadImageError(f'{path}: {exc} If you trust the file, raise PIL.Image.MAX_IMAGE_PIXELS'
+                            f'. {_SKIP_HINT}', path) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise BadImageError(f'{path}: cannot decode the image ({type(exc).__name__}: {exc}); the file '
                             f'is corrupt, truncated or not an image. {_SKIP_HINT}', path) from None
