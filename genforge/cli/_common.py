@@ -113,3 +113,21 @@ def refuse_overwrite(outputs, protected=(), flag: str = '--out', png: bool = Tru
                 if f.read(8) != _PNG_MAGIC:
                     raise CLIError(f'{flag} {out} exists and is not a PNG image; it would be '
                                    f'replaced. Choose another {flag} or delete it first')
+
+
+def check_device(device: str) -> None:
+    """CLIError for a device this machine does not have (not torch's assertion)."""
+    import torch
+
+    from genforge.cli import CLIError
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise CLIError(f"--device {device!r} is not a device; use 'cpu', 'cuda' or 'cuda:N'"
+                       ) from None
+    if dev.type == 'cuda':
+        if not torch.cuda.is_available():
+            raise CLIError(f'--device {device}: no CUDA GPU is available here; use --device cpu')
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise CLIError(f'--device {device}: this machine has {torch.cuda.device_count()} '
+                           f'GPU(s) (cuda:0 .. cuda:{torch.cuda.device_count() - 1})')

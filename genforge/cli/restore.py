@@ -150,12 +150,16 @@ def run(args) -> int:
         raise CLIError(f"--tile must be an integer >= 0 or 'auto', got {args.tile!r}") from None
     if tile != 'auto' and tile < 0:
         raise CLIError(f"--tile must be an integer >= 0 or 'auto', got {tile}")
+    if args.tile_overlap is not None and args.tile_overlap < 0:
+        raise CLIError(f'--tile-overlap must be >= 0, got {args.tile_overlap}')
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
         raise CLIError(f'--out {out_dir} is a file; --out names the folder the results go to')
     refuse_overwrite([out_dir / f'{p.stem}.png' for p in files],
                      [*files, args.checkpoint, args.config])
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    from ._common import check_device
+    check_device(device)
     model = build_restorer(cfg, args.checkpoint, device)
     out_dir.mkdir(parents=True, exist_ok=True)
     with Progress() as bar:

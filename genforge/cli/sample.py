@@ -77,6 +77,10 @@ def generate(model, num: int, sample_model: str, label: int | None, batch_size: 
     if label is not None and not getattr(model, 'num_classes', 0):
         from genforge.cli import CLIError
         raise CLIError(f'--label {label}: {type(model).__name__} is not a conditional GAN')
+    if label is not None and not 0 <= label < model.num_classes:
+        from genforge.cli import CLIError
+        raise CLIError(f'--label {label}: {type(model).__name__} has {model.num_classes} classes '
+                       f'(labels 0 .. {model.num_classes - 1})')
     samples = []
     with torch.no_grad():
         for start in range(0, num, batch_size):
@@ -101,6 +105,8 @@ def check_sample_args(args) -> None:
     outputs = [args.out] + ([Path(args.save_dir) / f'{i:05d}.png' for i in range(args.num)]
                             if args.save_dir else [])
     refuse_overwrite(outputs, [args.config, args.checkpoint])
+    from ._common import check_device
+    check_device(args.device)
 
 
 def run(args) -> int:

@@ -628,3 +628,17 @@ def test_decompression_bomb_and_non_utf8_ann_file_name_the_file(tmp_path):
     (tmp_path / 'ann.txt').write_bytes('a.png\nb\xe9.png\n'.encode('latin-1'))
     with pytest.raises(ValueError, match=r'ann.txt is not UTF-8 text: byte 0xe9 at line 2'):
         read_lines(str(tmp_path / 'ann.txt'), 'BasicImageDataset')
+
+
+def test_cli_device_and_tile_misuse_is_one_line(run2, sr, tmp_path):
+    cfg, work = run2
+    err = _one_line_error(*_cli('sample', cfg, work / 'iter_2.pth', '--out', tmp_path / 'g.png',
+                                '--device', 'cuda:99'))
+    assert '--device cuda:99' in err and ('no CUDA GPU' in err or 'GPU(s)' in err)
+    err = _one_line_error(*_cli('sample', cfg, work / 'iter_2.pth', '--out', tmp_path / 'g.png',
+                                '--device', 'gpu'))
+    assert "--device 'gpu' is not a device" in err
+    sr_cfg, ckpt, photos = sr
+    err = _one_line_error(*_cli('restore', sr_cfg, ckpt, photos, '--out', tmp_path / 'o',
+                                '--tile', '8', '--tile-overlap', '-2'))
+    assert '--tile-overlap must be >= 0' in err
