@@ -93,6 +93,38 @@ def read_text(path: str | os.PathLike, what: str = 'file') -> str:
                          f'at line {line}, column {column}; save it as UTF-8') from None
 
 
+# What plain-data pickles (FID statistics, CIFAR batches) are made of: containers, NumPy arrays.
+_SAFE_PICKLE_GLOBALS = {
+    ('collections', 'OrderedDict'), ('builtins', 'set'), ('builtins', 'frozenset'),
+    ('builtins', 'complex'), ('builtins', 'slice'), ('_codecs', 'encode'),
+    ('numpy', 'ndarray'), ('numpy', 'dtype'),
+    ('numpy.core.multiarray', '_reconstruct'), ('numpy.core.multiarray', 'scalar'),
+    ('numpy._core.multiarray', '_reconstruct'), ('numpy._core.multiarray', 'scalar'),
+    ('numpy.core.numeric', '_frombuffer'), ('numpy._core.numeric', '_frombuffer'),
+}
+
+
+def safe_pickle_load(f: IO[bytes], path: str | os.PathLike, encoding: str = 'ASCII'):
+    """``pickle.load`` that builds only containers, numbers, strings and NumPy arrays.
+
+    Any other global (``os.system``, ``builtins.eval``, a class) is refused before it is
+    called: no code stored in the file runs. Raises ``pickle.UnpicklingError`` naming the file.
+    """
+    import pickle
+
+    class _Restricted(pickle.Unpickler):
+        def find_class(self, module: str, name: str):
+            if (module, name) in _SAFE_PICKLE_GLOBALS or (
+                    module == 'numpy' and name.endswith('dtype')) or (
+                    module.startswith('numpy.dtypes')):
+                return super().find_class(module, name)
+            raise pickle.UnpicklingError(
+                f'refusing to unpickle {os.fspath(path)}: it names {module}.{name}, which could '
+                f'run code; only plain data and NumPy arrays are read from .pkl files')
+
+    return _Restricted(f, encoding=encoding).load()
+
+
 def genforge_cache_dir() -> Path:
     """Where downloaded/copied weights live: ``$GENFORGE_CACHE`` or ``~/.cache/genforge``."""
     return Path(os.environ.get('GENFORGE_CACHE') or Path.home() / '.cache' / 'genforge')
@@ -107,5 +139,6 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 
 __all__ = ['atomic_open', 'atomic_write_text', 'atomic_write_bytes', 'read_text', 'write_error',
+           'safe_pickle_load',
            'genforge_cache_dir',
            'file_sha256']

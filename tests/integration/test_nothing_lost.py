@@ -642,3 +642,40 @@ def test_cli_device_and_tile_misuse_is_one_line(run2, sr, tmp_path):
     err = _one_line_error(*_cli('restore', sr_cfg, ckpt, photos, '--out', tmp_path / 'o',
                                 '--tile', '8', '--tile-overlap', '-2'))
     assert '--tile-overlap must be >= 0' in err
+
+
+class _Payload:
+    """Unpickling this calls ``open(marker, 'w')``: proof that code from the file ran."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, 'w'))
+
+
+@pytest.mark.parametrize('protocol', [2, 4])
+def test_pkl_files_are_read_without_running_code(tmp_path, protocol):
+    import pickle
+
+    from genforge.evaluation.metrics.real_stats import load_stats_pkl, save_stats_pkl
+    from genforge.fileio import safe_pickle_load
+    marker = tmp_path / 'pwned'
+    evil = tmp_path / 'evil_stats.pkl'
+    evil.write_bytes(pickle.dumps(dict(mean=np.zeros(3), cov=np.eye(3),
+                                       x=_Payload(str(marker))), protocol=protocol))
+    with pytest.raises(pickle.UnpicklingError, match='evil_stats.pkl: it names io.open'):
+        load_stats_pkl(evil)
+    assert not marker.exists()
+    # what fid-stats writes (and MMagic's mean/cov files) still loads, arrays intact
+    rng = np.random.default_rng(0)
+    mean, cov = rng.normal(size=4), rng.normal(size=(4, 4))
+    save_stats_pkl(tmp_path / 'ok.pkl', dict(real_mean=mean, real_cov=cov, num=4))
+    state = load_stats_pkl(tmp_path / 'ok.pkl')
+    assert np.array_equal(state['real_mean'], mean) and np.array_equal(state['real_cov'], cov)
+    # a CIFAR-style batch (bytes keys, uint8 array, list of labels)
+    batch = {b'data': rng.integers(0, 256, (2, 3072), dtype=np.uint8), b'labels': [1, 2]}
+    (tmp_path / 'b').write_bytes(pickle.dumps(batch, protocol=protocol))
+    with open(tmp_path / 'b', 'rb') as f:
+        back = safe_pickle_load(f, tmp_path / 'b', encoding='latin1')
+    assert np.array_equal(back[b'data'], batch[b'data']) and back[b'labels'] == [1, 2]
