@@ -679,3 +679,11 @@ def test_pkl_files_are_read_without_running_code(tmp_path, protocol):
     with open(tmp_path / 'b', 'rb') as f:
         back = safe_pickle_load(f, tmp_path / 'b', encoding='latin1')
     assert np.array_equal(back[b'data'], batch[b'data']) and back[b'labels'] == [1, 2]
+
+
+def test_demo_does_not_overwrite_a_real_runs_checkpoints(run2, tmp_path):
+    _, work = _copy_run(run2, tmp_path)
+    before = _ckpt_files(work)
+    err = _one_line_error(*_cli('demo', '--iters', '2', '--work-dir', work, '--fast'))
+    assert 'already holds checkpoints of an earlier run' in err
+    assert _ckpt_files(work) == before
