@@ -74,9 +74,12 @@ def training_state_problem(checkpoint: Any) -> str | None:
 def find_resume_checkpoint(work_dir: str) -> str | None:
     """The checkpoint ``resume=True`` continues from; None only when ``work_dir`` holds none."""
     pointed, why = _pointer_target(work_dir)
-    candidates = ([pointed] if pointed else []) + [
-        p for p in list_checkpoints(work_dir)
-        if not pointed or os.path.abspath(p) != os.path.abspath(pointed)]
+    # CheckpointHook(out_dir=...) may keep the files elsewhere: look where the pointer points too
+    folders = [work_dir] + ([os.path.dirname(pointed)] if pointed else [])
+    candidates = [pointed] if pointed else []
+    for folder in folders:
+        candidates += [p for p in list_checkpoints(folder) if os.path.abspath(p) not in
+                       {os.path.abspath(c) for c in candidates}]
     failures = [why] if why else []
     for path in candidates:
         try:
