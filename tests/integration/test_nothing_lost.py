@@ -687,3 +687,21 @@ def test_demo_does_not_overwrite_a_real_runs_checkpoints(run2, tmp_path):
     err = _one_line_error(*_cli('demo', '--iters', '2', '--work-dir', work, '--fast'))
     assert 'already holds checkpoints of an earlier run' in err
     assert _ckpt_files(work) == before
+
+
+def test_sample_label_out_of_range_is_one_line(tmp_path):
+    import genforge.models  # noqa: F401
+    from genforge.registry import MODELS
+    from genforge.runner.checkpoint import save_checkpoint
+    model_cfg = dict(type='SNGAN', num_classes=3, noise_size=16,
+                     data_preprocessor=dict(type='DataPreprocessor'),
+                     generator=dict(type='SNGANGenerator', output_scale=32, base_channels=8),
+                     discriminator=dict(type='ProjDiscriminator', input_scale=32, base_channels=8))
+    (tmp_path / 'cgan.py').write_text(f'model = {model_cfg!r}\n')
+    save_checkpoint(dict(state_dict=MODELS.build(model_cfg).state_dict(), meta={}),
+                    str(tmp_path / 'cgan.pth'))
+    for label in ('3', '-1'):
+        err = _one_line_error(*_cli('sample', tmp_path / 'cgan.py', tmp_path / 'cgan.pth',
+                                    '--num', '2', '--label', label, '--out', tmp_path / 'g.png'))
+        assert f'--label {label}: SNGAN has 3 classes (labels 0 .. 2)' in err
+    assert not (tmp_path / 'g.png').exists()
