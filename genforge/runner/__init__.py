@@ -19,5 +19,7 @@ from .loops import (  # noqa: F401
                          ValLoop,
 )
 from .message_hub import HistoryBuffer, MessageHub  # noqa: F401
+from .resume import find_resume_checkpoint  # noqa: F401
 from .runner import Runner  # noqa: F401
 from .utils import set_random_seed  # noqa: F401
+from .work_dir_lock import WorkDirLock, WorkDirLockedError  # noqa: F401

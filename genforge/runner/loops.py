@@ -94,6 +94,7 @@ class _TrainLoop(BaseLoop):
         runner.call_hook('before_train_iter', batch_idx=idx, data_batch=data_batch)
         # The loop, not a hook, tells the model where it is: GANs schedule D/G steps on it.
         runner.message_hub.update_info('iter', self._iter)
+        self.nan_guard.begin_iter(runner)   # 'skip' undoes a non-finite iteration entirely
         outputs = runner.model.train_step(data_batch, optim_wrapper=runner.optim_wrapper)
         self.nan_guard.observe(self._iter, outputs, runner)
         runner.call_hook('after_train_iter', batch_idx=idx, data_batch=data_batch, outputs=outputs)
