@@ -17,7 +17,7 @@ from genforge.registry import TRANSFORMS
 
 from .base import BaseTransform
 
-__all__ = ['LoadImageFromFile', 'read_image']
+__all__ = ['LoadImageFromFile', 'read_image', 'preload_decoded']
 
 _COLOR_TYPES = ('color', 'grayscale', 'unchanged', 'color_ignore_orientation',
                 'grayscale_ignore_orientation')
@@ -136,7 +136,7 @@ class LoadImageFromFile(BaseTransform):
             img = self._cache[path].copy()
         else:
             img = read_image(path, self.color_type, self.channel_order)
-            if self.use_cache:
+            if self.use_cache:  # the caller may modify ``img`` in place: keep our own copy
                 self._cache[path] = img.copy()
         if self.to_y_channel:
             img = _to_y(img, self.channel_order)
@@ -170,3 +170,30 @@ class LoadImageFromFile(BaseTransform):
             results['img_shape'] = shapes[0][:2]
             results['ori_shape'] = shapes[0][:2]
         return results
+
+
+def preload_decoded(transforms: list, data_infos) -> int:
+    """Decode every file the ``LoadImageFromFile`` steps of ``transforms`` read from
+    ``data_infos`` into their in-memory cache (``use_cache=True``); returns the count.
+
+    Unreadable files are left for ``__getitem__``, which raises (or skips) them as usual.
+    """
+    loaders = [t for t in transforms if isinstance(t, LoadImageFromFile)]
+    if not loaders:
+        raise ValueError('cache=True: the dataset pipeline has no LoadImageFromFile, so there is '
+                         'nothing to decode once; drop cache=True (in-memory datasets need none)')
+    num = 0
+    for loader in loaders:
+        loader.use_cache = True
+    for info in data_infos:
+        for loader in loaders:
+            paths = info.get(f'{loader.key}_path')
+            for path in paths if isinstance(paths, (list, tuple)) else [paths]:
+                if path is None or str(path) in loader._cache:
+                    continue
+                try:
+                    loader._load(str(path))
+                except BadImageError:
+                    continue
+                num += 1
+    return num
