@@ -21,6 +21,7 @@ __all__ = ['LoadImageFromFile', 'read_image', 'preload_decoded']
 
 _COLOR_TYPES = ('color', 'grayscale', 'unchanged', 'color_ignore_orientation',
                 'grayscale_ignore_orientation')
+_EXIF_ORIENTATION = 0x0112
 _SKIP_HINT = ('Delete or re-export the file, or build the dataset with skip_bad_images=True to skip '
               'bad files with a warning.')
 
@@ -35,11 +36,14 @@ def _decode(content: bytes, path: str, color_type: str) -> np.ndarray:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise BadImageError(f'{path}: cannot decode the image ({type(exc).__name__}: {exc}); the file '
                             f'is corrupt, truncated or not an image. {_SKIP_HINT}', path) from None
-    if not color_type.endswith('_ignore_orientation') and color_type != 'unchanged':
-        pil = ImageOps.exif_transpose(pil)  # cv2.IMREAD_COLOR applies EXIF orientation too
-    if color_type.startswith('color'):
+    if not color_type.endswith('_ignore_orientation') and color_type != 'unchanged' \
+            and pil.getexif().get(_EXIF_ORIENTATION, 1) != 1:
+        # cv2.IMREAD_COLOR applies EXIF orientation too. Only called when there is one:
+        # exif_transpose (and convert to the same mode) return a full copy otherwise.
+        pil = ImageOps.exif_transpose(pil)
+    if color_type.startswith('color') and pil.mode != 'RGB':
         pil = pil.convert('RGB')
-    elif color_type.startswith('grayscale'):
+    elif color_type.startswith('grayscale') and pil.mode != 'L':
         pil = pil.convert('L')  # ITU-R 601 luma, the weights cv2 uses
     elif pil.mode == 'P':
         pil = pil.convert('RGBA' if 'transparency' in pil.info else 'RGB')

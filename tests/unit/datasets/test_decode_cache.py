@@ -72,3 +72,23 @@ def test_num_workers_is_capped_at_the_usable_cores(tmp_path, caplog):
     assert any('train_dataloader.num_workers' in r.getMessage() for r in caplog.records)
     small = build_dataloader(dict(cfg, num_workers=1), key_path='val_dataloader')
     assert small.num_workers == 1
+
+
+def test_exif_orientation_applied_only_when_present(tmp_path, monkeypatch):
+    from PIL import ImageOps
+    rng = np.random.default_rng(1)
+    pil = Image.fromarray(rng.integers(0, 256, (6, 10, 3), dtype=np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    pil.save(tmp_path / 'rot.png', exif=exif)
+    pil.save(tmp_path / 'plain.png')
+    with Image.open(tmp_path / 'rot.png') as f:
+        expected = np.asarray(ImageOps.exif_transpose(f).convert('RGB'))
+    got = loading.read_image(str(tmp_path / 'rot.png'), channel_order='rgb')
+    assert got.shape == (10, 6, 3)
+    np.testing.assert_array_equal(got, expected)
+    # no orientation tag: no transpose call (it would return a full copy of the image)
+    monkeypatch.setattr(loading.ImageOps, 'exif_transpose',
+                        lambda *a, **k: pytest.fail('exif_transpose called'))
+    np.testing.assert_array_equal(loading.read_image(str(tmp_path / 'plain.png'),
+                                                     channel_order='rgb'), np.asarray(pil))
