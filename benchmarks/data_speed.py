@@ -50,7 +50,7 @@ def write_dataset(cfg: Config, folder: str, ext: str, size: int, num: int) -> di
     prefixes = dict(dataset.get('data_prefix') or dict(gt=''))
     scale = int(cfg.get('scale', 1))
     rng = np.random.default_rng(0)
-    for key, prefix in prefixes.items():
+    for prefix in prefixes.values():
         os.makedirs(os.path.join(folder, prefix), exist_ok=True)
     for i in range(num):
         gt = _photo_like(rng, size)

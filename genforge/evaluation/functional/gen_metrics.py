@@ -15,7 +15,8 @@ from scipy import linalg
 from scipy.special import rel_entr
 
 __all__ = [
-    'frechet_distance', 'frechet_distance_terms', 'trace_sqrt_product', 'kernel_inception_distance', 'inception_score',
+    'frechet_distance', 'frechet_distance_terms', 'trace_sqrt_product',
+    'kernel_inception_distance', 'inception_score',
     'precision_recall', 'sliced_wasserstein_distance', 'sliced_wasserstein', 'laplacian_pyramid',
     'get_descriptors_for_minibatch', 'finalize_descriptors', 'ms_ssim', 'feature_stats',
 ]

@@ -105,3 +105,29 @@ def test_channels_last_auto_follows_the_check(native_bf16, flag):
 
 def test_real_check_answers_a_bool():
     assert isinstance(amp.cpu_has_native_bf16(), bool)
+
+
+@pytest.mark.gpu
+def test_cuda_fp16_grad_scaler_skips_overflow_and_resumes(tmp_path):
+    torch.manual_seed(0)
+    net, net2 = nn.Linear(4, 1).cuda(), nn.Linear(4, 1).cuda()
+    kwargs = dict(loss_scale=dict(init_scale=2. ** 16))
+    wrapper = AmpOptimWrapper(optimizer=torch.optim.SGD(net.parameters(), lr=0.1), **kwargs)
+    assert wrapper.cast_dtype == torch.float16 and wrapper.loss_scaler.is_enabled()
+    x = torch.randn(2, 4, device='cuda')
+    before = [p.detach().clone() for p in net.parameters()]
+    with wrapper.optim_context(net):
+        out = net(x)
+        assert out.dtype == torch.float16
+        loss = out.float().sum() * float('inf')  # overflowing gradients
+    wrapper.update_params(loss)
+    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))  # step skipped
+    assert wrapper.loss_scaler.get_scale() == 2. ** 15  # and the scale halved
+    with wrapper.optim_context(net):
+        loss = net(x).float().pow(2).mean()
+    wrapper.update_params(loss)
+    assert any(not torch.equal(a, b) for a, b in zip(before, net.parameters()))
+    torch.save(wrapper.state_dict(), tmp_path / 'optim.pth')
+    resumed = AmpOptimWrapper(optimizer=torch.optim.SGD(net2.parameters(), lr=0.1), **kwargs)
+    resumed.load_state_dict(torch.load(tmp_path / 'optim.pth', weights_only=True))
+    assert resumed.loss_scaler.get_scale() == 2. ** 15
