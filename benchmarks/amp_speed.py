@@ -36,8 +36,9 @@ from train_overhead import (
     plain_dcgan_nets,
 )
 
+import genforge.optim.amp as amp
 from genforge.config import Config
-from genforge.optim.amp import cpu_has_native_bf16, resolve_amp_dtype
+from genforge.optim.amp import resolve_amp_dtype
 from genforge.registry import MODELS
 from genforge.runner import Runner
 
@@ -54,7 +55,8 @@ def cpu_line() -> str:
     found = [f for f in ('avx512f', 'avx512_bf16', 'amx_bf16', 'amx_tile') if f in flags]
     chosen = resolve_amp_dtype(None, 'cpu')
     return (f'CPU: {name}; flags {", ".join(found) or "none of avx512f/avx512_bf16/amx"}; '
-            f'torch.ops.mkldnn._is_mkldnn_bf16_supported() = {cpu_has_native_bf16()}; '
+            f'torch.ops.mkldnn._is_mkldnn_bf16_supported() = '
+            f'{torch.ops.mkldnn._is_mkldnn_bf16_supported()}; '
             f'--amp trains in {str(chosen).replace("torch.", "")}')
 
 
@@ -131,6 +133,9 @@ def main(argv=None) -> int:
     p.add_argument('--d-channels', type=int, default=128)
     p.add_argument('--no-compile', action='store_true', help='skip the compile variant')
     p.add_argument('--threads', type=int, default=None)
+    p.add_argument('--assume-no-native-bf16', action='store_true',
+                   help="pretend the CPU check is False: shows what --amp costs on such a CPU "
+                        '(fp32); the plain bf16 loop still runs emulated-free here')
     p.add_argument('--clock', choices=['wall', 'cpu'], default='wall',
                    help="wall clock or this process's CPU time (steadier on a shared machine; "
                         'use with --threads 1)')
@@ -141,6 +146,9 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
+    if args.assume_no_native_bf16:
+        amp.cpu_has_native_bf16 = lambda: False
+        print('(--assume-no-native-bf16: the capability check is forced to False)')
     print(cpu_line())
     if train_overhead.DEVICE.type == 'cuda':
         print(f'device: {torch.cuda.get_device_name()} (the Runner and the plain loop run on '
