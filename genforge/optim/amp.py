@@ -11,11 +11,12 @@ On CUDA the default is MMagic's: float16 with a GradScaler; bfloat16 when the co
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import torch
 
-__all__ = ['cpu_has_native_bf16', 'resolve_amp_dtype', 'channels_last_helps',
+__all__ = ['cpu_has_native_bf16', 'resolve_amp_dtype', 'channels_last_helps', 'autocast_for',
            'NO_BF16_MESSAGE']
 
 logger = logging.getLogger(__name__)
@@ -73,3 +74,16 @@ def channels_last_helps(device: torch.device | str) -> bool:
     if device.type == 'cpu':
         return cpu_has_native_bf16()
     return False
+
+
+def autocast_for(device_type: str, enabled: bool = True,
+                 dtype: torch.dtype | None = None) -> contextlib.AbstractContextManager:
+    """``torch.autocast`` with the dtype :func:`resolve_amp_dtype` picks; a no-op context where
+    that is fp32 (a CPU without native bf16) or ``enabled`` is False. Used by the
+    validation/test loops' ``fp16=True``."""
+    if not enabled:
+        return contextlib.nullcontext()
+    dtype = resolve_amp_dtype(dtype, device_type)
+    if dtype == torch.float32:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device_type, dtype=dtype)

@@ -15,10 +15,10 @@ Config (seed 004):
 from __future__ import annotations
 
 import logging
-from contextlib import nullcontext
 
 import torch
 
+from ..optim.amp import autocast_for
 from ..registry import LOOPS
 from .loops import BaseLoop
 
@@ -77,9 +77,8 @@ class _GenLoopBase(BaseLoop):
         """One sampler step: the model generates, the group's metrics consume."""
         stage = self._stage
         self._hook(f'before_{stage}_iter', batch_idx=idx, data_batch=data_batch)
-        autocast = torch.autocast(device_type=_device_type(self._runner.model)) \
-            if self.fp16 else nullcontext()
-        with autocast:
+        # fp16 on CUDA, bf16 on a CPU with native bf16, fp32 (no autocast) on other CPUs
+        with autocast_for(_device_type(self._runner.model), enabled=self.fp16):
             outputs = getattr(self._runner.model, f'{stage}_step')(data_batch)
         self.evaluator.process(outputs, data_batch, metrics)
         self._hook(f'after_{stage}_iter', batch_idx=idx, data_batch=data_batch, outputs=outputs)

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
+from genforge.optim.amp import autocast_for
 from genforge.registry import LOOPS, METRICS
 
 from .data_iter import TrainDataIter
@@ -232,7 +233,7 @@ class ValLoop(BaseLoop):
         runner, mode = self.runner, self.mode
         runner.call_hook(f'before_{mode}_iter', batch_idx=idx, data_batch=data_batch)
         device = 'cuda' if torch.cuda.is_available() else 'cpu'
-        with torch.autocast(device_type=device, enabled=self.fp16):
+        with autocast_for(device, enabled=self.fp16):  # fp32 where AMP would be slower
             outputs = getattr(runner.model, f'{mode}_step')(data_batch)
         self.evaluator.process(data_samples=outputs, data_batch=data_batch)
         runner.call_hook(f'after_{mode}_iter', batch_idx=idx, data_batch=data_batch,

@@ -103,6 +103,17 @@ def test_channels_last_auto_follows_the_check(native_bf16, flag):
         apply_model_options(_conv_net(), Config(dict(channels_last='yes')))
 
 
+@pytest.mark.parametrize('flag', [True, False])
+def test_val_loop_autocast_follows_the_check(native_bf16, flag):
+    native_bf16(flag)
+    net = _conv_net()
+    x = torch.randn(1, 2, 8, 8)
+    with amp.autocast_for('cpu'):  # what val_cfg=dict(fp16=True) enters
+        assert net(x).dtype == (torch.bfloat16 if flag else torch.float32)
+    with amp.autocast_for('cpu', enabled=False):
+        assert net(x).dtype == torch.float32
+
+
 def test_real_check_answers_a_bool():
     assert isinstance(amp.cpu_has_native_bf16(), bool)
 
