@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU checks of issue 19, as one script for a machine with one CUDA GPU. Never run by CI.
 #
-#   bash benchmarks/gpu_check.sh            # ~10 minutes on one H100; logs in $OUT or gpu_check/
+#   bash benchmarks/gpu_check.sh     # at most ~11 minutes (per-step timeouts); logs in $OUT or gpu_check/
+#   PYTHON=/path/to/venv/bin/python bash benchmarks/gpu_check.sh   # a Python with CUDA torch + deps
 #
 # 1. the test suite's GPU tests (pytest -m gpu): fp16 AMP with GradScaler (overflow -> skipped
 #    step and halved scale, resume of the scale), CUDA paths of the optim wrappers;
@@ -28,8 +29,8 @@ step() {  # step NAME TIMEOUT_S CMD...: run, tee the log, remember a failure, go
 }
 step gpu_info 30 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
 step gpu_info_torch 60 "$PY" -c "import torch; print(torch.__version__, torch.version.cuda, torch.cuda.get_device_name())"
-step pytest_gpu 240 "$PY" -m pytest -m gpu tests -q -p no:cacheprovider
-step overhead_eager 120 "$PY" benchmarks/train_overhead.py --models dcgan --iters 30 --rounds 3
-step overhead_compile 180 "$PY" benchmarks/train_overhead.py --models dcgan --iters 30 --rounds 3 --compile
-step amp_speed 180 "$PY" benchmarks/amp_speed.py --iters 30 --rounds 3
+step pytest_gpu 180 "$PY" -m pytest -m gpu tests -q -p no:cacheprovider
+step overhead_eager 90 "$PY" benchmarks/train_overhead.py --models dcgan --iters 30 --rounds 3
+step overhead_compile 150 "$PY" benchmarks/train_overhead.py --models dcgan --iters 30 --rounds 3 --compile
+step amp_speed 150 "$PY" benchmarks/amp_speed.py --iters 30 --rounds 3 --no-compile
 exit $status
