@@ -122,15 +122,26 @@ def _stats_from_state(state: dict) -> dict:
                 num=int(state.get('real_nums', len(feats) if feats is not None else -1)))
 
 
-def _read_usable(path: str | None, metric) -> dict | None:
-    """Rank 0 reads ``path`` and every rank gets its state (None: missing or lacks rows)."""
-    state = None
+def _read_usable(path: str | None, metric, strict: bool = True) -> dict | None:
+    """Rank 0 reads ``path`` and every rank gets its state (None: missing or lacks rows).
+
+    ``strict=False`` (the default cache): an unreadable file is recomputed, not an error."""
+    state, error = None, None
     if is_main_process() and path and os.path.isfile(path):
-        state = load_stats_pkl(path)
-        _check_weights(state, metric, path)
-        if metric.needs_raw_real and 'real_feats' not in state:
+        try:
+            state = load_stats_pkl(path)
+            _check_weights(state, metric, path)
+        except (KeyError, ValueError, OSError, pickle.UnpicklingError) as exc:
+            error = exc  # raised on every rank below, so none waits in a collective
+        if state is not None and metric.needs_raw_real and 'real_feats' not in state:
             state = None
-    return broadcast_object(state)
+    state, error = broadcast_object((state, error))
+    if error is not None and strict:
+        raise error
+    if error is not None:
+        logger.warning('%s: ignoring the unreadable statistics cache %s (%s); recomputing',
+                       type(metric).__name__, path, error)
+    return state
 
 
 def load_or_compute_real_stats(metric, dataloader: DataLoader) -> dict:
@@ -146,7 +157,7 @@ def load_or_compute_real_stats(metric, dataloader: DataLoader) -> dict:
     nums = len(dataset) if metric.real_nums == -1 else min(metric.real_nums, len(dataset))
     cache = None if pkl else broadcast_object(
         default_stats_cache_path(metric, dataloader, nums) if is_main_process() else None)
-    state = _read_usable(cache, metric) if cache else None
+    state = _read_usable(cache, metric, strict=False) if cache else None
     if state is not None:
         logger.info('%s: reference statistics of %d images from the cache %s',
                     type(metric).__name__, nums, cache)

@@ -98,3 +98,16 @@ def test_changed_data_or_pipeline_misses_the_cache(weights, tmp_path, monkeypatc
     monkeypatch.setenv('GENFORGE_STATS_CACHE', '0')
     _, calls = _prepare(FrechetInceptionDistance, weights, _loader(data))
     assert calls == 1
+
+
+def test_unreadable_cache_file_is_recomputed(weights, tmp_path, monkeypatch):
+    monkeypatch.setenv('GENFORGE_CACHE', str(tmp_path / 'cache'))
+    data = tmp_path / 'data'
+    _write_pngs(data)
+    first, _ = _prepare(FrechetInceptionDistance, weights, _loader(data))
+    folder = tmp_path / 'cache' / 'inception_stats'
+    (cached,) = folder.iterdir()
+    cached.write_bytes(b'not a pickle')
+    again, calls = _prepare(FrechetInceptionDistance, weights, _loader(data))
+    assert calls == 1
+    np.testing.assert_allclose(again.real_stats['mean'], first.real_stats['mean'])
