@@ -342,6 +342,9 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)  # denormal slow paths would time the weights, not the loop
     opts = [k for k in ('channels_last', 'compile', 'foreach', 'fused') if getattr(args, k)]
+    from genforge.optim.amp import cpu_has_native_bf16
+    print(f'CPU native bf16 (AVX512-BF16/AMX, torch.ops.mkldnn._is_mkldnn_bf16_supported()): '
+          f'{cpu_has_native_bf16()}; AMP/channels_last/compile variants: benchmarks/amp_speed.py')
     print(f'device {DEVICE}' + (f' ({torch.cuda.get_device_name()})' if DEVICE.type == 'cuda'
                                  else '') + ', ', end='')
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, batch {BATCH}, '
