@@ -155,8 +155,8 @@ def load_or_compute_real_stats(metric, dataloader: DataLoader) -> dict:
         return _stats_from_state(state)
     dataset = dataloader.dataset
     nums = len(dataset) if metric.real_nums == -1 else min(metric.real_nums, len(dataset))
-    cache = None if pkl else broadcast_object(
-        default_stats_cache_path(metric, dataloader, nums) if is_main_process() else None)
+    # every rank computes the (deterministic) fingerprint: an error there is raised everywhere
+    cache = None if pkl else default_stats_cache_path(metric, dataloader, nums)
     state = _read_usable(cache, metric, strict=False) if cache else None
     if state is not None:
         logger.info('%s: reference statistics of %d images from the cache %s',
