@@ -115,5 +115,5 @@ def test_bad_inputs_name_the_key():
     model = MODELS.build(copy.deepcopy(TINY))
     with pytest.raises(ValueError, match='unconditional model'):
         model(torch.randn(1, 3, 16, 16), torch.tensor([1]), label=torch.tensor([0]))
-    with pytest.raises(ValueError, match=r'input size \(12, 12\) is not divisible'):
-        model(torch.randn(1, 3, 12, 12), torch.tensor([1]))
+    with pytest.raises(ValueError, match=r'input size \(15, 15\) is not divisible'):
+        model(torch.randn(1, 3, 15, 15), torch.tensor([1]))
