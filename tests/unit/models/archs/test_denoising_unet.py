@@ -106,7 +106,7 @@ def test_resblock_updown_resamples():
 
 
 def test_bad_inputs_name_the_key():
-    with pytest.raises(ValueError, match='image_size=20 is not divisible by 2\^3'):
+    with pytest.raises(ValueError, match=r'image_size=20 is not divisible by 2\^3'):
         MODELS.build(dict(TINY, image_size=20, channels_cfg=[1, 2, 2, 2]))
     with pytest.raises(KeyError, match='image_size=48 has no default channels_cfg'):
         MODELS.build(dict(TINY, image_size=48, channels_cfg=None))
