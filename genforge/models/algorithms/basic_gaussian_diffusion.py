@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from genforge.models.base_model import BaseModel
+from genforge.models.wrappers import is_model_wrapper
 from genforge.registry import MODELS
 from genforge.structures import DataSample
 
@@ -157,10 +158,11 @@ class BasicGaussianDiffusion(BaseModel):
             loss, log_vars = self.compute_losses(outputs)
         wrapper.update_params(loss)
         if self.with_ema:
+            source = _unwrap(self.denoising)  # DDP's parameter names carry 'module.'
             if curr_iter >= self.ema_start:
-                self.denoising_ema.update_parameters(self.denoising)
+                self.denoising_ema.update_parameters(source)
             else:  # before start_iter the EMA copy simply tracks the network
-                self.denoising_ema.sync_parameters(self.denoising)
+                self.denoising_ema.sync_parameters(source)
         return log_vars
 
     def diffusion_outputs(self, real_imgs: Tensor, labels: Tensor | None = None,
@@ -257,8 +259,8 @@ class BasicGaussianDiffusion(BaseModel):
         return intermedia if save_intermedia else x_t
 
     def _image_shape(self) -> tuple[int, int, int]:
-        size = self.denoising.image_size
-        return (self.denoising.in_channels, size, size)
+        net = _unwrap(self.denoising)
+        return (net.in_channels, net.image_size, net.image_size)
 
     def _check_label(self, label: Tensor | None, num: int) -> Tensor | None:
         if label is not None and self.num_classes == 0:
@@ -347,6 +349,10 @@ class BasicGaussianDiffusion(BaseModel):
     def test_step(self, data: dict) -> list[DataSample]:
         data = self.data_preprocessor(data)
         return self(**data)
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    return model.module if is_model_wrapper(model) else model
 
 
 def _is_wrapper_dict(optim_wrapper: Any) -> bool:
