@@ -339,7 +339,9 @@ class BasicGaussianDiffusion(BaseModel):
             out.fake_img = next(iter(fakes.values()))
         out.noise = noise
         out.sample_model = sample_model
-        out.sample_kwargs = copy.deepcopy(sample_kwargs)
+        # the progress callback is the caller's, not part of the sample's record
+        out.sample_kwargs = copy.deepcopy({k: v for k, v in sample_kwargs.items()
+                                           if k != 'progress'})
         return out.split(allow_nonseq_value=True)
 
     def val_step(self, data: dict) -> list[DataSample]:

@@ -39,7 +39,12 @@ def get_betas(betas_cfg: dict, num_timesteps: int) -> np.ndarray:
     fns = {'linear': linear_beta_schedule, 'cosine': cosine_beta_schedule}
     if kind not in fns:
         raise ValueError(f"model.betas_cfg.type={kind!r}: use 'linear' or 'cosine'")
-    return fns[kind](num_timesteps, **cfg)
+    betas = fns[kind](num_timesteps, **cfg)
+    if not (np.all(betas > 0) and np.all(betas < 1)):
+        raise ValueError(f'model.betas_cfg={dict(betas_cfg)} with num_timesteps={num_timesteps} '
+                         f'gives betas in [{betas.min():.3g}, {betas.max():.3g}], outside (0, 1); '
+                         f"the linear schedule scales by 1000/T: use more steps or type='cosine'")
+    return betas
 
 
 def space_timesteps(num_timesteps: int, section_counts: int | str | list[int]) -> list[int]:

@@ -28,6 +28,8 @@ def test_linear_schedule_scales_with_T():
     assert np.allclose(np.diff(betas), (2e-2 - 1e-4) / 4 / 3999)
     with pytest.raises(ValueError, match="betas_cfg.type='quadratic'"):
         get_betas(dict(type='quadratic'), 10)
+    with pytest.raises(ValueError, match='num_timesteps=6 gives betas in'):
+        get_betas(dict(type='linear'), 6)  # 0.02 * 1000 / 6 > 1
 
 
 def test_posterior_is_the_product_of_gaussians():
