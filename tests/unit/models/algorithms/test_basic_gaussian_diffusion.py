@@ -10,6 +10,15 @@ from genforge.optim import OptimWrapper, OptimWrapperDict
 from genforge.registry import MODELS
 from genforge.structures import DataSample
 
+
+@pytest.fixture(autouse=True, scope='module')
+def _one_thread():
+    """Small convs run far faster on one thread than on two busy shared cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
 T = 16
 UNET = dict(type='DenoisingUnet', image_size=8, in_channels=1, base_channels=32,
             channels_cfg=[1, 2], resblocks_per_downsample=1, attention_res=[4],

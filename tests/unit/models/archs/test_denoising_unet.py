@@ -12,6 +12,15 @@ import genforge.models  # noqa: F401  (registers everything)
 from genforge.models.layers.denoising_blocks import MultiHeadAttention, sinusoidal_embedding
 from genforge.registry import MODELS
 
+
+@pytest.fixture(autouse=True, scope='module')
+def _one_thread():
+    """Small convs run far faster on one thread than on two busy shared cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
 # derived by hand from MMagic's source: see derive_denoising_unet_keys.py next to the JSON
 REF = Path(__file__).resolve().parents[3] / 'data' / 'state_dicts' / 'mmagic' / 'ddpm'
 TINY = dict(type='DenoisingUnet', image_size=16, in_channels=3, base_channels=32,
