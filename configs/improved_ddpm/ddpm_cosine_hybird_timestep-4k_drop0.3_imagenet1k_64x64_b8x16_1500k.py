@@ -21,7 +21,8 @@ default_hooks = dict(
 # add sample_kwargs=dict(timestep_respacing=250) (see docs/diffusion.md)
 metrics = [
     dict(type='FrechetInceptionDistance', prefix='FID-Full-50k', fake_nums=50000,
-         inception_style='StyleGAN', sample_model='ema', inception_pkl='./work_dirs/inception_pkl/imagenet_64x64.pkl')
+         inception_style='StyleGAN', sample_model='ema',
+         inception_pkl='./work_dirs/inception_pkl/imagenet_64x64.pkl')
 ]
 val_evaluator = dict(metrics=metrics)
 test_evaluator = dict(metrics=metrics)

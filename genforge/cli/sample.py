@@ -134,8 +134,7 @@ def run(args) -> int:
 def _generate_with_progress(model, num: int, sample_model: str, label: int | None,
                             batch_size: int, steps: int | str | None) -> list:
     """Diffusion sampling with a progress bar over the denoising steps of every batch."""
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeRemainingColumn)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     chain = len(model.get_schedule(timestep_respacing=steps).timestep_map)
     batches = -(-num // batch_size)

@@ -13,8 +13,7 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_kill_resume import (DATA_MODULE, _assert_same, _pointer_iter,  # noqa: E402
-                              _scalars, _stderr, _train)
+from test_kill_resume import DATA_MODULE, _assert_same, _pointer_iter, _scalars, _stderr, _train  # noqa: E402
 
 MAX_ITERS, INTERVAL, T = 30, 5, 10
 

@@ -9,8 +9,7 @@ from torch import Tensor, nn
 
 from genforge.models.base_module import BaseModule
 from genforge.models.layers.conv_module import ConvModule
-from genforge.models.layers.denoising_blocks import (DenoisingResBlock, EmbedSequential,
-                                                     TimeEmbedding)
+from genforge.models.layers.denoising_blocks import DenoisingResBlock, EmbedSequential, TimeEmbedding
 from genforge.registry import MODELS
 
 __all__ = ['DenoisingUnet']

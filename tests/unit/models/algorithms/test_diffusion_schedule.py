@@ -5,10 +5,14 @@ import numpy as np
 import pytest
 import torch
 
-from genforge.models.algorithms.diffusion_schedule import (GaussianDiffusionSchedule,
-                                                           UniformTimeStepSampler,
-                                                           cosine_beta_schedule, get_betas,
-                                                           linear_beta_schedule, space_timesteps)
+from genforge.models.algorithms.diffusion_schedule import (
+    GaussianDiffusionSchedule,
+    UniformTimeStepSampler,
+    cosine_beta_schedule,
+    get_betas,
+    linear_beta_schedule,
+    space_timesteps,
+)
 
 
 def test_cosine_alpha_bar_is_the_closed_form():
