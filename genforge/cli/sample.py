@@ -69,8 +69,8 @@ def check_steps(model, steps: str | None) -> int | str | None:
     value = int(steps) if str(steps).isdigit() else str(steps)
     count = value if isinstance(value, int) else int(value[4:]) \
         if value.startswith('ddim') and value[4:].isdigit() else None
-    if count is None or not 1 <= count <= model.num_timesteps:
-        raise CLIError(f'--steps {steps}: give a number of steps in 1..{model.num_timesteps} '
+    if count is None or not 2 <= count <= model.num_timesteps:
+        raise CLIError(f'--steps {steps}: give a number of steps in 2..{model.num_timesteps} '
                        f'(model.num_timesteps) or ddimN')
     return value
 

@@ -99,7 +99,7 @@ def test_sample_cli_full_and_respaced_chain(trained, steps, capsys):
 
 def test_sample_cli_bad_steps(trained):
     root, cfg, _ = trained
-    with pytest.raises(CLIError, match=r'--steps 50: give a number of steps in 1..6'):
+    with pytest.raises(CLIError, match=r'--steps 50: give a number of steps in 2..6'):
         from genforge.cli.sample import build_model_from_checkpoint, check_steps
         check_steps(build_model_from_checkpoint(str(cfg), str(root / 'work' / 'iter_2.pth')),
                     '50')

@@ -88,6 +88,9 @@ class GaussianDiffusionSchedule:
     def __init__(self, betas: np.ndarray, timestep_map: list[int] | None = None):
         self.betas = np.asarray(betas, dtype=np.float64)
         self.num_timesteps = len(self.betas)
+        if self.num_timesteps < 2:
+            raise ValueError(f'a diffusion chain needs at least 2 timesteps, got '
+                             f'{self.num_timesteps} (timestep_respacing / --steps >= 2)')
         self.timestep_map = list(range(self.num_timesteps)) if timestep_map is None \
             else list(timestep_map)
         self.alphas = 1.0 - self.betas

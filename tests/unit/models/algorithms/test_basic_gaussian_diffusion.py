@@ -147,3 +147,18 @@ def test_bad_inputs(caplog):
     with caplog.at_level(logging.WARNING):
         _build(ddpm_loss=dict(type='DDPMMSELoss'))
     assert 'no loss in model.ddpm_loss trains the variance' in caplog.text
+
+
+def test_conditional_model_uses_dataset_labels():
+    model = _build(num_classes=3)
+    batch = _batch(2)
+    batch['data_samples'] = [DataSample().set_gt_label(i) for i in (0, 2)]
+    wrapper = OptimWrapper(torch.optim.SGD(model.denoising.parameters(), lr=0.1))
+    assert torch.isfinite(model.train_step(batch, wrapper)['loss'])
+    seen = []
+    model.denoising.register_forward_hook(
+        lambda mod, args, kwargs, out: seen.append(kwargs['label'].tolist()), with_kwargs=True)
+    model.eval().val_step(dict(inputs=dict(num_batches=2, sample_model='orig',
+                                           sample_kwargs=dict(timestep_respacing=2)),
+                               data_samples=[DataSample().set_gt_label(i) for i in (1, 2)]))
+    assert seen == [[1, 2], [1, 2]]  # both steps of the chain see the labels
