@@ -30,6 +30,14 @@ def _check_output_cfg(output_cfg: dict) -> tuple[str, str]:
     return mean, var
 
 
+def _with_defaults(cfg: dict, **defaults) -> dict:
+    """A copy of a sub-block config with the U-Net's settings as defaults."""
+    out = dict(copy.deepcopy(cfg))
+    for key, value in defaults.items():
+        out.setdefault(key, value)
+    return out
+
+
 @MODELS.register_module()
 class DenoisingUnet(BaseModule):
     """Improved DDPM's U-Net: predicts the noise (or x_0 / x_{t-1}) and a variance code.
@@ -81,12 +89,7 @@ class DenoisingUnet(BaseModule):
         self.out_channels = in_channels if 'FIXED' in self.var_mode.upper() else 2 * in_channels
         self.image_size = self._check_image_size(image_size)
         self.channel_factor_list = self._channel_factors(channels_cfg, self.image_size)
-        levels = len(self.channel_factor_list) - 1
-        if self.image_size % (2 ** levels):
-            raise ValueError(
-                f'model.denoising.image_size={self.image_size} is not divisible by '
-                f'2^{levels}={2 ** levels} (channels_cfg has {levels + 1} levels); use a size '
-                f'that is a multiple of {2 ** levels} or fewer levels in channels_cfg')
+        self._check_divisible(self.image_size, len(self.channel_factor_list) - 1)
         embedding_channels = base_channels * 4 if embedding_channels == -1 \
             else embedding_channels
         self.embedding_channels = embedding_channels
@@ -95,21 +98,15 @@ class DenoisingUnet(BaseModule):
                                             embedding_mode=time_embedding_mode,
                                             embedding_cfg=time_embedding_cfg, act_cfg=act_cfg)
 
-        self.resblock_cfg = dict(copy.deepcopy(resblock_cfg))
-        for key, value in (('dropout', dropout), ('norm_cfg', norm_cfg), ('act_cfg', act_cfg),
-                           ('embedding_channels', embedding_channels),
-                           ('use_scale_shift_norm', use_scale_shift_norm),
-                           ('shortcut_kernel_size', shortcut_kernel_size)):
-            self.resblock_cfg.setdefault(key, value)
+        self.resblock_cfg = _with_defaults(
+            resblock_cfg, dropout=dropout, norm_cfg=norm_cfg, act_cfg=act_cfg,
+            embedding_channels=embedding_channels, use_scale_shift_norm=use_scale_shift_norm,
+            shortcut_kernel_size=shortcut_kernel_size)
         attention_res = [attention_res] if isinstance(attention_res, int) else attention_res
         self.attention_scale = [self.image_size // int(res) for res in attention_res]
-        self.attention_cfg = dict(copy.deepcopy(attention_cfg))
-        self.attention_cfg.setdefault('num_heads', num_heads)
-        self.attention_cfg.setdefault('norm_cfg', norm_cfg)
-        self.downsample_cfg = dict(copy.deepcopy(downsample_cfg))
-        self.downsample_cfg.setdefault('with_conv', downsample_conv)
-        self.upsample_cfg = dict(copy.deepcopy(upsample_cfg))
-        self.upsample_cfg.setdefault('with_conv', upsample_conv)
+        self.attention_cfg = _with_defaults(attention_cfg, num_heads=num_heads, norm_cfg=norm_cfg)
+        self.downsample_cfg = _with_defaults(downsample_cfg, with_conv=downsample_conv)
+        self.upsample_cfg = _with_defaults(upsample_cfg, with_conv=upsample_conv)
         # a resampling res block (resblock_updown) copies the plain block's settings
         self._updown_args = dict(embedding_channels=embedding_channels,
                                  use_scale_shift_norm=use_scale_shift_norm, dropout=dropout,
@@ -144,6 +141,14 @@ class DenoisingUnet(BaseModule):
             raise TypeError(f'model.denoising.image_size must be an int or [int, int], got '
                             f'{type(image_size).__name__}')
         return image_size
+
+    @staticmethod
+    def _check_divisible(image_size: int, levels: int) -> None:
+        if image_size % (2 ** levels):
+            raise ValueError(
+                f'model.denoising.image_size={image_size} is not divisible by '
+                f'2^{levels}={2 ** levels} (channels_cfg has {levels + 1} levels); use a size '
+                f'that is a multiple of {2 ** levels} or fewer levels in channels_cfg')
 
     def _channel_factors(self, channels_cfg: list | dict | None, image_size: int) -> list:
         cfg = copy.deepcopy(self._default_channels_cfg if channels_cfg is None else channels_cfg)
