@@ -71,7 +71,7 @@ def add_parser(subparsers) -> None:
     p.add_argument('--work-dir', default=None,
                    help='output folder (default work_dirs/demo, work_dirs/demo_ddpm for ddpm)')
     p.add_argument('--iters', type=int, default=None,
-                   help='training iterations (default 1500 for dcgan, 2000 for ddpm)')
+                   help='training iterations (default 1500 for dcgan, 1000 for ddpm)')
     p.add_argument('--print-config', action='store_true', help='print the config and exit')
     # for the test-suite: tiny batch and metric so the whole flow runs in seconds
     p.add_argument('--fast', action='store_true', help=argparse.SUPPRESS)
@@ -87,7 +87,7 @@ def run(args) -> int:
     if args.work_dir is None:
         args.work_dir = 'work_dirs/demo_ddpm' if ddpm else 'work_dirs/demo'
     if args.iters is None:
-        args.iters = 2000 if ddpm else 1500
+        args.iters = 1000 if ddpm else 1500
     if args.iters < 1:
         from genforge.cli import CLIError
         raise CLIError(f'--iters must be positive, got {args.iters}')
