@@ -109,6 +109,10 @@ class GaussianDiffusionSchedule:
         self.tilde_mu_t_coef1 = np.sqrt(self.alphas_bar_prev) * self.betas / (1 - self.alphas_bar)
         self.tilde_mu_t_coef2 = np.sqrt(self.alphas) * (1 - self.alphas_bar_prev) \
             / (1 - self.alphas_bar)
+        self.log_betas = np.log(self.betas)
+        # fixed_large: beta_t, with tilde_beta_1 at t=0 (a better log-likelihood than beta_0)
+        self.log_betas_large = np.log(np.append(self.tilde_betas_t[1], self.betas[1:]))
+        self._tensors: dict = {}  # (table name, device) -> tensor: one upload per device
 
     def respace(self, use_timesteps: list[int]) -> GaussianDiffusionSchedule:
         """A shorter chain through ``use_timesteps`` with the same ᾱ at the kept steps:
@@ -123,43 +127,48 @@ class GaussianDiffusionSchedule:
             last = self.alphas_bar[t]
         return GaussianDiffusionSchedule(np.array(betas), [self.timestep_map[t] for t in kept])
 
-    @staticmethod
-    def gather(table: np.ndarray, t: Tensor, x: Tensor) -> Tensor:
-        """``table[t]`` as an (N, 1, ..., 1) tensor broadcastable to ``x``."""
-        values = torch.from_numpy(table).to(t.device)[t.long()].to(x.dtype)
+    def gather(self, name: str, t: Tensor, x: Tensor) -> Tensor:
+        """``self.<name>[t]`` as an (N, 1, ..., 1) tensor broadcastable to ``x`` (its dtype)."""
+        key = (name, t.device)
+        if key not in self._tensors:
+            self._tensors[key] = torch.from_numpy(getattr(self, name)).to(t.device)
+        values = self._tensors[key][t.long()].to(x.dtype)
         return values.reshape(-1, *([1] * (x.ndim - 1))).to(x.device)
 
     def model_timesteps(self, t: Tensor) -> Tensor:
         """Indices of the original chain the network was trained on."""
-        return torch.tensor(self.timestep_map, device=t.device)[t.long()]
+        key = ('timestep_map', t.device)
+        if key not in self._tensors:
+            self._tensors[key] = torch.tensor(self.timestep_map, device=t.device)
+        return self._tensors[key][t.long()]
 
     # -- forward process ------------------------------------------------------------------
     def q_sample(self, x_0: Tensor, t: Tensor, noise: Tensor) -> Tensor:
         """x_t = sqrt(ᾱ_t) x_0 + sqrt(1 - ᾱ_t) ε."""
-        return self.gather(self.sqrt_alphas_bar, t, x_0) * x_0 \
-            + self.gather(self.sqrt_one_minus_alphas_bar, t, x_0) * noise
+        return self.gather('sqrt_alphas_bar', t, x_0) * x_0 \
+            + self.gather('sqrt_one_minus_alphas_bar', t, x_0) * noise
 
     def q_mean_log_variance(self, x_0: Tensor, t: Tensor) -> tuple[Tensor, Tensor]:
         """Mean and log variance of q(x_t | x_0)."""
-        return self.gather(self.sqrt_alphas_bar, t, x_0) * x_0, \
-            self.gather(self.log_one_minus_alphas_bar, t, x_0)
+        return self.gather('sqrt_alphas_bar', t, x_0) * x_0, \
+            self.gather('log_one_minus_alphas_bar', t, x_0)
 
     def q_posterior_mean_variance(self, x_0: Tensor, x_t: Tensor, t: Tensor) -> dict:
         """q(x_{t-1} | x_t, x_0): ``mean_posterior``, ``var_posterior``, ``logvar_posterior``."""
-        mean = self.gather(self.tilde_mu_t_coef1, t, x_t) * x_0 \
-            + self.gather(self.tilde_mu_t_coef2, t, x_t) * x_t
-        return dict(mean_posterior=mean, var_posterior=self.gather(self.tilde_betas_t, t, x_t),
-                    logvar_posterior=self.gather(self.log_tilde_betas_t_clipped, t, x_t))
+        mean = self.gather('tilde_mu_t_coef1', t, x_t) * x_0 \
+            + self.gather('tilde_mu_t_coef2', t, x_t) * x_t
+        return dict(mean_posterior=mean, var_posterior=self.gather('tilde_betas_t', t, x_t),
+                    logvar_posterior=self.gather('log_tilde_betas_t_clipped', t, x_t))
 
     def pred_x_0_from_eps(self, eps: Tensor, x_t: Tensor, t: Tensor) -> Tensor:
         """x_0 = (x_t - sqrt(1 - ᾱ_t) ε) / sqrt(ᾱ_t)."""
-        return self.gather(self.sqrt_recip_alphas_bar, t, x_t) * x_t \
-            - self.gather(self.sqrt_recipm1_alphas_bar, t, x_t) * eps
+        return self.gather('sqrt_recip_alphas_bar', t, x_t) * x_t \
+            - self.gather('sqrt_recipm1_alphas_bar', t, x_t) * eps
 
     def pred_x_0_from_x_tm1(self, x_tm1: Tensor, x_t: Tensor, t: Tensor) -> Tensor:
         """Invert the posterior mean: x_0 = (μ - coef2 x_t) / coef1."""
-        return (x_tm1 - self.gather(self.tilde_mu_t_coef2, t, x_t) * x_t) \
-            / self.gather(self.tilde_mu_t_coef1, t, x_t)
+        return (x_tm1 - self.gather('tilde_mu_t_coef2', t, x_t) * x_t) \
+            / self.gather('tilde_mu_t_coef1', t, x_t)
 
     # -- reverse process ------------------------------------------------------------------
     def p_variance(self, output: dict, var_mode: str, x_t: Tensor, t: Tensor
@@ -170,18 +179,16 @@ class GaussianDiffusionSchedule:
             logvar = output['log_var']
         elif mode == 'LEARNED_RANGE':
             # interpolate in log space between tilde_beta_t (lower) and beta_t (upper)
-            lower = self.gather(self.log_tilde_betas_t_clipped, t, x_t)
-            upper = self.gather(np.log(self.betas), t, x_t)
+            lower = self.gather('log_tilde_betas_t_clipped', t, x_t)
+            upper = self.gather('log_betas', t, x_t)
             logvar = output['factor'] * upper + (1 - output['factor']) * lower
         elif mode == 'FIXED_LARGE':
-            # beta_t, with tilde_beta_1 at t=0 (a better log-likelihood than beta_0)
-            logvar = self.gather(np.log(np.append(self.tilde_betas_t[1], self.betas[1:])), t,
-                                 x_t).expand_as(x_t)
+            logvar = self.gather('log_betas_large', t, x_t).expand_as(x_t)
         elif mode == 'FIXED_SMALL':
-            logvar = self.gather(self.log_tilde_betas_t_clipped, t, x_t).expand_as(x_t)
+            logvar = self.gather('log_tilde_betas_t_clipped', t, x_t).expand_as(x_t)
         else:
             raise ValueError(f'unknown variance mode {var_mode!r}')
-        var = self.gather(self.tilde_betas_t, t, x_t).expand_as(x_t) if mode == 'FIXED_SMALL' \
+        var = self.gather('tilde_betas_t', t, x_t).expand_as(x_t) if mode == 'FIXED_SMALL' \
             else torch.exp(logvar)
         return var, logvar
 
