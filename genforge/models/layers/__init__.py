@@ -8,3 +8,4 @@ from .sr_blocks import *  # noqa: F401,F403
 from .spectral_norm import *  # noqa: F401,F403
 from .self_attention import *  # noqa: F401,F403
 from .conditional_bn import *  # noqa: F401,F403
+from .denoising_blocks import *  # noqa: F401,F403
