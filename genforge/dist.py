@@ -22,6 +22,12 @@ def is_distributed() -> bool:
     return torch_dist.is_available() and torch_dist.is_initialized()
 
 
+def is_multi_process() -> bool:
+    """True when a process group with more than one process is running (what SyncBN needs);
+    ``is_distributed`` is also True for a one-process group."""
+    return is_distributed() and torch_dist.get_world_size() > 1
+
+
 def get_rank() -> int:
     return torch_dist.get_rank() if is_distributed() else 0
 

@@ -5,6 +5,7 @@ import copy
 import itertools
 import logging
 
+from genforge.models.wrappers import unwrap_model
 from genforge.registry import HOOKS, MODELS
 
 from .hook import DATA_BATCH, Hook
@@ -39,7 +40,7 @@ class EMAHook(Hook):
 
     def before_run(self, runner) -> None:
         model = runner.model
-        self.src_model = model.module if hasattr(model, 'module') else model
+        self.src_model = unwrap_model(model)
         self.ema_model = MODELS.build(self.ema_cfg, default_args=dict(model=self.src_model),
                                       key_path='custom_hooks.EMAHook')
 

@@ -6,13 +6,10 @@ from typing import Any
 
 import torch
 
+from genforge.models.wrappers import unwrap_model
 from genforge.registry import HOOKS
 
 from .hook import Hook
-
-
-def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
-    return getattr(model, 'module', model)
 
 
 @HOOKS.register_module(name=['VisualizationHook', 'GenVisualizationHook'])
@@ -91,7 +88,7 @@ class VisualizationHook(Hook):
         return samples
 
     def vis_sample(self, runner, step: int) -> None:
-        module = _unwrap(runner.model)
+        module = unwrap_model(runner.model)
         was_training = module.training
         module.eval()
         try:

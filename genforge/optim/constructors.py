@@ -10,6 +10,7 @@ from typing import Any
 
 from torch import nn
 
+from genforge.models.wrappers import unwrap_model
 from genforge.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS, OPTIMIZERS
 
 from .optim_wrapper import OptimWrapper, OptimWrapperDict
@@ -21,13 +22,6 @@ logger = logging.getLogger(__name__)
 
 _NORMS = (nn.modules.batchnorm._BatchNorm, nn.modules.instancenorm._InstanceNorm, nn.GroupNorm,
           nn.LayerNorm)
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    from genforge.models.wrappers import is_model_wrapper
-    while is_model_wrapper(model):
-        model = model.module
-    return model
 
 
 def build_optim_wrapper(model: nn.Module, cfg: dict) -> OptimWrapper:
@@ -139,7 +133,7 @@ class DefaultOptimWrapperConstructor:
             self.add_params(params, child, prefix=child_prefix, **kwargs)
 
     def __call__(self, model: nn.Module) -> OptimWrapper:
-        model = _unwrap(model)
+        model = unwrap_model(model)
         wrapper_cfg = dict(self.optim_wrapper_cfg)
         wrapper_cfg.setdefault('type', 'OptimWrapper')
         optimizer_cfg = dict(self.optimizer_cfg)
@@ -192,7 +186,7 @@ class MultiOptimWrapperConstructor:
             self.constructors[key].key_path = f'optim_wrapper.{key}'
 
     def __call__(self, model: nn.Module) -> OptimWrapperDict:
-        model = _unwrap(model)
+        model = unwrap_model(model)
         wrappers = {}
         for key, constructor in self.constructors.items():
             try:

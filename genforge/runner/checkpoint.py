@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from genforge.fileio import atomic_open
+from genforge.models.wrappers import unwrap_model
 
 logger = logging.getLogger(__name__)
 
@@ -281,8 +282,7 @@ def load_checkpoint(model: nn.Module, filename: str, map_location: Any = 'cpu',
         state_dict = OrderedDict((re.sub(pattern, repl, k), v) for k, v in state_dict.items())
     if metadata is not None:
         state_dict._metadata = metadata
-    target = model.module if hasattr(model, 'module') and isinstance(model.module, nn.Module) \
-        else model
+    target = unwrap_model(model)
     try:
         load_state_dict(target, state_dict, strict=strict)
     except RuntimeError as exc:

@@ -20,6 +20,8 @@ from typing import Any
 
 import torch
 
+from genforge.models.wrappers import unwrap_model
+
 logger = logging.getLogger(__name__)
 
 NAN_POLICIES = ('stop', 'skip')
@@ -93,7 +95,7 @@ class NanGuard:
         if self.policy != 'skip':
             return
         self._bad_step = False
-        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+        model = unwrap_model(runner.model)
         tensors = {k: v.detach().clone() for k, v in model.state_dict().items()
                    if isinstance(v, torch.Tensor)}
         optims = [(opt, copy.deepcopy(opt.state_dict())) for opt in _optimizers(

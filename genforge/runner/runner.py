@@ -25,6 +25,7 @@ from genforge.dist import (
     is_main_process,
 )
 from genforge.hooks.hook import Hook, get_priority
+from genforge.models.wrappers import unwrap_model
 from genforge.registry import LOOPS, MODEL_WRAPPERS, MODELS, VISUALIZERS, import_custom_modules
 
 from . import build as _build
@@ -506,8 +507,7 @@ class Runner:
     # -- state -----------------------------------------------------------------------------
     @property
     def _plain_model(self) -> nn.Module:
-        return self.model.module if hasattr(self.model, 'module') and \
-            isinstance(self.model.module, nn.Module) else self.model
+        return unwrap_model(self.model)
 
     train_loop = property(lambda self: self._train_loop)
     val_loop = property(lambda self: self._val_loop)

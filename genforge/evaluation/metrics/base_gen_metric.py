@@ -22,6 +22,8 @@ import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader
 
+from genforge.models.wrappers import unwrap_model
+
 from ...datasets.collate import pseudo_collate
 from ...dist import all_gather_object, broadcast_object, get_dist_info, get_world_size, is_main_process
 from ...structures import DataSample
@@ -30,12 +32,6 @@ from .base import BaseMetric
 __all__ = ['GenMetric', 'GenerativeMetric', 'GenerativeSampler', 'unwrap_model']
 
 logger = logging.getLogger(__name__)
-
-
-def unwrap_model(model: nn.Module) -> nn.Module:
-    """The model inside a DDP-style wrapper (``.module``), or the model itself."""
-    return model.module if hasattr(model, 'module') and isinstance(model.module, nn.Module) \
-        else model
 
 
 def _stack_field(value: Any) -> list[torch.Tensor]:

@@ -21,6 +21,8 @@ from genforge.models.wrappers import unwrap_model
 from genforge.registry import MODELS
 from genforge.structures import DataSample
 
+from .batch_inputs import get_real_imgs, get_valid_num_batches
+
 logger = logging.getLogger(__name__)
 
 ModelType = dict | nn.Module
@@ -34,22 +36,6 @@ def get_valid_noise_size(noise_size: int | None, generator: ModelType) -> int | 
         raise ValueError(f'model.noise_size={noise_size} disagrees with '
                          f'model.generator.noise_size={gen_size}; set one of them')
     return noise_size if noise_size is not None else gen_size
-
-
-def get_valid_num_batches(inputs: Any, data_samples: Any = None) -> int:
-    """Batch size implied by tensors in ``inputs``, ``inputs['num_batches']`` and data_samples."""
-    if isinstance(inputs, Tensor):
-        return inputs.shape[0]
-    sizes = {}
-    if isinstance(inputs, dict):
-        sizes = {k: v.shape[0] for k, v in inputs.items() if isinstance(v, Tensor)}
-        if inputs.get('num_batches') is not None:
-            sizes['num_batches'] = inputs['num_batches']
-    if data_samples is not None and len(data_samples) > 0:
-        sizes['data_samples'] = len(data_samples)
-    if len(set(sizes.values())) > 1:
-        raise ValueError(f'Inconsistent batch sizes in the sampling inputs: {sizes}')
-    return next(iter(sizes.values())) if sizes else 1
 
 
 def current_iteration() -> int:
@@ -178,21 +164,8 @@ class BaseGAN(BaseModel):
 
     @staticmethod
     def get_real_imgs(inputs: Any, data_samples: Any = None) -> Tensor:
-        """Real images of a preprocessed batch: ``inputs['img']`` (MMGeneration PackGenInputs),
-        a Tensor ``inputs``, or ``data_samples.gt_img`` (MMagic PackInputs(key='gt'))."""
-        if isinstance(inputs, Tensor):
-            return inputs
-        if isinstance(inputs, dict) and isinstance(inputs.get('img'), Tensor):
-            return inputs['img']
-        gt = data_samples.get('gt_img') if isinstance(data_samples, DataSample) else None
-        if isinstance(gt, Tensor):
-            return gt
-        if isinstance(gt, list) and gt:
-            return torch.stack(gt)
-        keys = list(inputs) if isinstance(inputs, dict) else type(inputs).__name__
-        raise KeyError(f'No real images in the batch: expected inputs["img"] or '
-                       f'data_samples.gt_img (got inputs {keys}); pack images with '
-                       f"PackGenInputs(keys=['img']) or LoadImageFromFile(key='gt') + PackInputs")
+        """Real images of a preprocessed batch (see ``batch_inputs.get_real_imgs``)."""
+        return get_real_imgs(inputs, data_samples)
 
     # -- training -------------------------------------------------------------------------
     def should_update_generator(self, curr_iter: int, disc_accu_counts: int) -> bool:

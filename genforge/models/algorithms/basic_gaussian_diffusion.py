@@ -14,10 +14,11 @@ import torch
 from torch import Tensor, nn
 
 from genforge.models.base_model import BaseModel
-from genforge.models.wrappers import is_model_wrapper
+from genforge.models.wrappers import unwrap_model
 from genforge.registry import MODELS
 from genforge.structures import DataSample
 
+from .batch_inputs import get_real_imgs, get_valid_num_batches
 from .diffusion_schedule import GaussianDiffusionSchedule, get_betas, space_timesteps
 
 __all__ = ['BasicGaussianDiffusion']
@@ -148,7 +149,7 @@ class BasicGaussianDiffusion(BaseModel):
         from genforge.runner.message_hub import MessageHub
         curr_iter = MessageHub.get_current_instance().get_info('iter', 0)
         data = self.data_preprocessor(data, True)
-        real_imgs = _real_images(data['inputs'], data.get('data_samples'))
+        real_imgs = get_real_imgs(data['inputs'], data.get('data_samples'))
         labels = self._labels(data.get('data_samples'), real_imgs.shape[0])
         wrapper = optim_wrapper['denoising'] if _is_wrapper_dict(optim_wrapper) \
             else optim_wrapper
@@ -157,7 +158,7 @@ class BasicGaussianDiffusion(BaseModel):
             loss, log_vars = self.compute_losses(outputs)
         wrapper.update_params(loss)
         if self.with_ema:
-            source = _unwrap(self.denoising)  # DDP's parameter names carry 'module.'
+            source = unwrap_model(self.denoising)  # DDP's parameter names carry 'module.'
             if curr_iter >= self.ema_start:
                 self.denoising_ema.update_parameters(source)
             else:  # before start_iter the EMA copy simply tracks the network
@@ -258,7 +259,7 @@ class BasicGaussianDiffusion(BaseModel):
         return intermedia if save_intermedia else x_t
 
     def _image_shape(self) -> tuple[int, int, int]:
-        net = _unwrap(self.denoising)
+        net = unwrap_model(self.denoising)
         return (net.in_channels, net.image_size, net.image_size)
 
     def _check_label(self, label: Tensor | None, num: int) -> Tensor | None:
@@ -315,7 +316,7 @@ class BasicGaussianDiffusion(BaseModel):
         ``use_timesteps``...). Returns one DataSample per image with ``fake_img`` in
         [0, 255] (``ema``/``orig`` sub-samples for 'ema/orig'), ``noise``, ``sample_model``."""
         inputs = dict(noise=inputs) if isinstance(inputs, Tensor) else dict(inputs or {})
-        num = _num_batches(inputs, data_samples)
+        num = get_valid_num_batches(inputs, data_samples)
         sample_model = inputs.get('sample_model') or ('ema' if self.with_ema else 'orig')
         sample_kwargs = dict(inputs.get('sample_kwargs') or {})
         label = None
@@ -350,42 +351,6 @@ class BasicGaussianDiffusion(BaseModel):
     def test_step(self, data: dict) -> list[DataSample]:
         data = self.data_preprocessor(data)
         return self(**data)
-
-
-def _real_images(inputs: Any, data_samples: Any) -> Tensor:
-    """``inputs['img']`` (MMGeneration's PackGenInputs), a Tensor, or ``data_samples.gt_img``
-    (MMagic's PackInputs), preprocessed to [-1, 1]."""
-    if isinstance(inputs, Tensor):
-        return inputs
-    if isinstance(inputs, dict) and isinstance(inputs.get('img'), Tensor):
-        return inputs['img']
-    gt = data_samples.get('gt_img') if isinstance(data_samples, DataSample) else None
-    if isinstance(gt, list) and gt:
-        gt = torch.stack(gt)
-    if isinstance(gt, Tensor):
-        return gt
-    keys = list(inputs) if isinstance(inputs, dict) else type(inputs).__name__
-    raise KeyError(f'BasicGaussianDiffusion: no real images in the batch: expected '
-                   f'inputs["img"] or data_samples.gt_img (got inputs {keys}); pack images with '
-                   f"PackInputs (key 'gt' or 'img')")
-
-
-def _num_batches(inputs: dict, data_samples: Any) -> int:
-    """Batch size asked for: a noise tensor's, ``num_batches`` or the data samples' count."""
-    sizes = {}
-    if isinstance(inputs.get('noise'), Tensor):
-        sizes['noise'] = inputs['noise'].shape[0]
-    if inputs.get('num_batches') is not None:
-        sizes['num_batches'] = int(inputs['num_batches'])
-    if data_samples is not None and len(data_samples) > 0:
-        sizes['data_samples'] = len(data_samples)
-    if len(set(sizes.values())) > 1:
-        raise ValueError(f'inconsistent batch sizes in the sampling inputs: {sizes}')
-    return next(iter(sizes.values())) if sizes else 1
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    return model.module if is_model_wrapper(model) else model
 
 
 def _is_wrapper_dict(optim_wrapper: Any) -> bool:

@@ -16,12 +16,13 @@ from torch import nn
 
 from genforge.models.base_module import BaseModule
 from genforge.models.layers.conditional_bn import BigGANConditionBN
+from genforge.models.layers.latent_sampling import check_noise_shape, sample_labels, sample_noise
 from genforge.models.layers.self_attention import SelfAttentionBlock
 from genforge.models.layers.spectral_norm import SNConvModule, build_sn_embedding, build_sn_linear, sn_weight
 from genforge.models.utils import get_module_device
 from genforge.registry import MODELS
 
-from .sngan_proj import pretrained_to_init_cfg, sample_label, sample_noise
+from .sngan_proj import pretrained_to_init_cfg
 
 __all__ = ['BigGANGenResBlock', 'BigGANDiscResBlock', 'BigGANGenerator', 'BigGANDiscriminator',
            'biggan_init']
@@ -189,15 +190,17 @@ def class_vector_and_noise(gen: nn.Module, noise, label, num_batches: int, trunc
                            use_outside_embedding: bool):
     """Sample noise (clamped when ``truncation >= 0``), labels and the shared class vector."""
     device = get_module_device(gen)
-    noise_batch = sample_noise(noise, num_batches, gen.noise_size, device)
+    noise_batch = sample_noise(noise, num_batches, gen.noise_size, device,
+                               owner=type(gen).__name__)
+    check_noise_shape(noise_batch, gen.noise_size, type(gen).__name__)
     if truncation >= 0.0:
         noise_batch = torch.clamp(noise_batch, -truncation, truncation)
     if gen.num_classes == 0:
         return noise_batch, None, None
     if use_outside_embedding and isinstance(label, torch.Tensor):
         return noise_batch, label.to(device), label.to(device)  # label is the class vector
-    label_batch = sample_label(label, num_batches, gen.num_classes, device,
-                               label_size=(num_batches, ))
+    label_batch = sample_labels(label, num_batches, gen.num_classes, device,
+                                label_size=(num_batches, ))
     return noise_batch, label_batch, gen.shared_embedding(label_batch)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -11,32 +10,9 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from genforge.models.base_module import BaseModule
 from genforge.models.layers import ConvModule
+from genforge.models.layers.latent_sampling import NoiseVar, check_noise_shape, sample_noise
 from genforge.models.utils import get_module_device, normal_init
 from genforge.registry import MODELS
-
-NoiseVar = torch.Tensor | Callable | None
-
-
-def get_noise_batch(noise: NoiseVar, num_batches: int, shape: tuple, owner: str) -> torch.Tensor:
-    """Resolve a generator's ``noise`` argument: a Tensor, a sampler ``fn(shape)`` or None.
-
-    ``shape`` is one sample's shape, e.g. ``(noise_size,)`` or ``(noise_size, 1, 1)``.
-    """
-    if isinstance(noise, torch.Tensor):
-        return noise
-    if num_batches <= 0:
-        raise ValueError(f'{owner}: pass a noise Tensor or num_batches > 0 (got noise={noise!r}, '
-                         f'num_batches={num_batches})')
-    if callable(noise):
-        return noise((num_batches, *shape))
-    return torch.randn((num_batches, *shape))
-
-
-def _check_noise(noise: torch.Tensor, noise_size: int, allowed_ndims: tuple, owner: str) -> None:
-    if noise.shape[1] != noise_size or noise.ndim not in allowed_ndims:
-        raise ValueError(f'{owner}: noise must have shape (N, {noise_size})'
-                         + (f' or (N, {noise_size}, 1, 1)' if 4 in allowed_ndims else '')
-                         + f', got {tuple(noise.shape)}; check noise_size')
 
 
 def dcgan_init_weights(module: BaseModule) -> None:
@@ -98,9 +74,9 @@ class DCGANGenerator(BaseModule):
 
     def forward(self, noise: NoiseVar, num_batches: int = 0,
                 return_noise: bool = False) -> torch.Tensor | dict:
-        noise_batch = get_noise_batch(noise, num_batches, (self.noise_size, 1, 1),
-                                      'DCGANGenerator')
-        _check_noise(noise_batch, self.noise_size, (2, 4), 'DCGANGenerator')
+        noise_batch = sample_noise(noise, num_batches, (self.noise_size, 1, 1),
+                                   owner='DCGANGenerator')
+        check_noise_shape(noise_batch, self.noise_size, 'DCGANGenerator', (2, 4))
         if noise_batch.ndim == 2:
             noise_batch = noise_batch[:, :, None, None]  # (N, C) -> (N, C, 1, 1)
         noise_batch = noise_batch.to(get_module_device(self))

@@ -9,10 +9,9 @@ from torch import nn
 
 from genforge.models.base_module import BaseModule
 from genforge.models.layers import ConvModule
+from genforge.models.layers.latent_sampling import NoiseVar, check_noise_shape, sample_noise
 from genforge.models.utils import get_module_device
 from genforge.registry import MODELS
-
-from .dcgan import NoiseVar, _check_noise, get_noise_batch
 
 
 @MODELS.register_module()
@@ -64,8 +63,8 @@ class LSGANGenerator(BaseModule):
 
     def forward(self, noise: NoiseVar, num_batches: int = 0,
                 return_noise: bool = False) -> torch.Tensor | dict:
-        noise_batch = get_noise_batch(noise, num_batches, (self.noise_size,), 'LSGANGenerator')
-        _check_noise(noise_batch, self.noise_size, (2,), 'LSGANGenerator')
+        noise_batch = sample_noise(noise, num_batches, self.noise_size, owner='LSGANGenerator')
+        check_noise_shape(noise_batch, self.noise_size, 'LSGANGenerator')
         noise_batch = noise_batch.to(get_module_device(self))
         x = self.noise2feat_head(noise_batch)
         # (N, C*s*s) -> (N, C, s, s)

@@ -15,14 +15,16 @@ import numpy as np
 import torch
 from torch import nn
 
+from genforge.dist import is_multi_process
 from genforge.models.base_module import BaseModule
-from genforge.models.layers.conditional_bn import SNConditionNorm, check_sngan_init_type, is_distributed
+from genforge.models.layers.conditional_bn import SNConditionNorm, check_sngan_init_type
+from genforge.models.layers.latent_sampling import check_noise_shape, sample_labels, sample_noise
 from genforge.models.layers.spectral_norm import SNConvModule, build_sn_embedding, sn_weight
 from genforge.models.utils import get_module_device
 from genforge.registry import MODELS
 
 __all__ = ['SNGANGenResBlock', 'SNGANDiscResBlock', 'SNGANDiscHeadResBlock', 'SNGANGenerator',
-           'ProjDiscriminator', 'sngan_init', 'sample_noise', 'sample_label',
+           'ProjDiscriminator', 'sngan_init',
            'pretrained_to_init_cfg']
 
 _CONV_DEFAULTS = dict(kernel_size=3, stride=1, padding=1, act_cfg=None)
@@ -73,39 +75,6 @@ def pretrained_to_init_cfg(pretrained: str | dict | None, init_cfg: dict | None)
         return cfg
     raise TypeError(f"pretrained must be a path or dict(ckpt_path=..., prefix=...), got "
                     f"{pretrained!r}")
-
-
-def sample_noise(noise: torch.Tensor | Callable | None, num_batches: int, noise_size: int,
-                 device: torch.device) -> torch.Tensor:
-    """A (N, noise_size) batch: the given tensor, ``noise((N, noise_size))`` or N(0, 1)."""
-    if isinstance(noise, torch.Tensor):
-        if noise.ndim != 2 or noise.shape[1] != noise_size:
-            raise ValueError(f'noise must have shape (N, {noise_size}), got {tuple(noise.shape)}')
-        batch = noise
-    else:
-        if num_batches <= 0:
-            raise ValueError('num_batches must be > 0 when noise is not a tensor')
-        batch = noise((num_batches, noise_size)) if callable(noise) else torch.randn(
-            num_batches, noise_size)
-    return batch.to(device)
-
-
-def sample_label(label: torch.Tensor | Callable | None, num_batches: int, num_classes: int,
-                 device: torch.device, label_size=None) -> torch.Tensor | None:
-    """(N,) class labels: the given tensor (flattened), ``label(...)``, uniform, or None."""
-    if isinstance(label, torch.Tensor):
-        if label.ndim != 1:
-            if any(s != 1 for s in label.shape[1:]):
-                raise ValueError(f'label must have shape (N,), got {tuple(label.shape)}')
-            label = label.view(-1)
-        return label.to(device)
-    if callable(label):
-        return label(num_batches if label_size is None else label_size).to(device)
-    if num_classes == 0:
-        return None
-    if num_batches <= 0:
-        raise ValueError('num_batches must be > 0 when label is not a tensor')
-    return torch.randint(0, num_classes, (num_batches, ), device=device)
 
 
 def _sn_conv(cin: int, cout: int, with_sn: bool, sn_cfg: dict, **kwargs) -> SNConvModule:
@@ -354,7 +323,7 @@ class SNGANGenerator(_SNGANNetBase):
                 attn_cfg['sn_style'] = sn_style
                 self.conv_blocks.append(MODELS.build(attn_cfg, key_path='attention_cfg'))
 
-        norm_type = 'SyncBN' if is_distributed() and auto_sync_bn else 'BN'
+        norm_type = 'SyncBN' if is_multi_process() and auto_sync_bn else 'BN'
         self.to_rgb = SNConvModule(base_channels, out_channels, kernel_size=3, stride=1,
                                    padding=1, bias=True, norm_cfg=dict(type=norm_type, eps=norm_eps),
                                    act_cfg=act_cfg, order=('norm', 'act', 'conv'),
@@ -366,8 +335,10 @@ class SNGANGenerator(_SNGANNetBase):
                 label: torch.Tensor | Callable | None = None, return_noise: bool = False):
         """Images (N, out_channels, S, S) in [-1, 1], or dict(fake_img, noise_batch, label)."""
         device = get_module_device(self)
-        noise_batch = sample_noise(noise, num_batches, self.noise_size, device)
-        label_batch = sample_label(label, num_batches, self.num_classes, device)
+        noise_batch = sample_noise(noise, num_batches, self.noise_size, device,
+                                   owner='SNGANGenerator')
+        check_noise_shape(noise_batch, self.noise_size, 'SNGANGenerator')
+        label_batch = sample_labels(label, num_batches, self.num_classes, device)
         x = self.noise2feat(noise_batch)
         x = x.reshape(x.size(0), -1, self.input_scale, self.input_scale)  # (N, C0, s, s)
         for idx, block in enumerate(self.conv_blocks):

@@ -13,10 +13,9 @@ from torch import nn
 
 from genforge.models.base_module import BaseModule
 from genforge.models.layers import ConvModule, build_norm_layer, build_upsample_layer
+from genforge.models.layers.latent_sampling import NoiseVar, check_noise_shape, sample_noise
 from genforge.models.utils import constant_init, get_module_device
 from genforge.registry import MODELS
-
-from .dcgan import NoiseVar, _check_noise, get_noise_batch
 
 # channels at each feature-map resolution (PGGAN's configuration (a))
 _CHANNELS_PER_SCALE = {'4': 512, '8': 512, '16': 256, '32': 128, '64': 64, '128': 32}
@@ -160,8 +159,8 @@ class WGANGPGenerator(BaseModule):
 
     def forward(self, noise: NoiseVar, num_batches: int = 0,
                 return_noise: bool = False) -> torch.Tensor | dict:
-        noise_batch = get_noise_batch(noise, num_batches, (self.noise_size,), 'WGANGPGenerator')
-        _check_noise(noise_batch, self.noise_size, (2,), 'WGANGPGenerator')
+        noise_batch = sample_noise(noise, num_batches, self.noise_size, owner='WGANGPGenerator')
+        check_noise_shape(noise_batch, self.noise_size, 'WGANGPGenerator')
         noise_batch = noise_batch.to(get_module_device(self))
         x = self.noise2feat(noise_batch)
         for block in self.conv_blocks:

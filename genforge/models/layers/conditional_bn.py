@@ -11,23 +11,19 @@ from __future__ import annotations
 from copy import deepcopy
 
 import torch
-import torch.distributed as dist
 from torch import nn
 
+from genforge.dist import is_multi_process
 from genforge.models.base_module import BaseModule
 from genforge.registry import MODELS
 
 from .layer_builders import build_norm_layer
 from .spectral_norm import build_sn_embedding, build_sn_linear, sn_weight
 
-__all__ = ['SNConditionNorm', 'BigGANConditionBN', 'is_distributed', 'SNGAN_INIT_TYPES']
+__all__ = ['SNConditionNorm', 'BigGANConditionBN', 'SNGAN_INIT_TYPES']
 
 # init_cfg types of the SNGAN / SAGAN family (upper case), see ``sngan_proj.sngan_init``.
 SNGAN_INIT_TYPES = ('STUDIO', 'BIGGAN', 'SAGAN', 'SNGAN', 'SNGAN-PROJ', 'GAN-PROJ')
-
-
-def is_distributed() -> bool:
-    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
 def check_sngan_init_type(init_cfg: dict | None, where: str) -> str:
@@ -74,7 +70,7 @@ class SNConditionNorm(BaseModule):
         if use_cbn:
             norm_cfg.setdefault('affine', cbn_norm_affine)
         norm_cfg.setdefault('eps', norm_eps)
-        if is_distributed() and auto_sync_bn and norm_type == 'BN':
+        if is_multi_process() and auto_sync_bn and norm_type == 'BN':
             norm_cfg['type'] = 'SyncBN'
         _, self.norm = build_norm_layer(norm_cfg, in_channels)
 
@@ -153,7 +149,7 @@ class BigGANConditionBN(nn.Module):
                                             with_spectral_norm, sn_style, sn_eps)
         self.bn = nn.BatchNorm2d(num_features, eps=bn_eps, momentum=momentum,
                                  affine=not self.use_cbn)
-        if auto_sync_bn and is_distributed():
+        if auto_sync_bn and is_multi_process():
             self.bn = nn.SyncBatchNorm.convert_sync_batchnorm(self.bn)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:

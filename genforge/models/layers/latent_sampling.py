@@ -36,6 +36,15 @@ def sample_noise(noise: NoiseVar, num_batches: int, shape: int | Sequence[int],
     return batch if device is None else batch.to(device)
 
 
+def check_noise_shape(noise: Tensor, noise_size: int, owner: str,
+                      allowed_ndims: tuple = (2,)) -> None:
+    """Raise, naming ``owner`` and ``noise_size``, unless noise is (N, noise_size[, 1, 1])."""
+    if noise.ndim not in allowed_ndims or noise.shape[1] != noise_size:
+        raise ValueError(f'{owner}: noise must have shape (N, {noise_size})'
+                         + (f' or (N, {noise_size}, 1, 1)' if 4 in allowed_ndims else '')
+                         + f', got {tuple(noise.shape)}; check noise_size')
+
+
 def sample_labels(label: LabelVar, num_batches: int, num_classes: int | None,
                   device: torch.device | str | None = None,
                   label_size: int | None = None) -> Tensor | None:
@@ -68,4 +77,4 @@ def sample_labels(label: LabelVar, num_batches: int, num_classes: int | None,
     return batch if device is None else batch.to(device)
 
 
-__all__ = ['NoiseVar', 'LabelVar', 'sample_noise', 'sample_labels']
+__all__ = ['NoiseVar', 'LabelVar', 'sample_noise', 'check_noise_shape', 'sample_labels']
