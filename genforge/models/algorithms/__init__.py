@@ -14,3 +14,6 @@ from .biggan import *  # noqa: F401,F403
 from .image_classifier import *  # noqa: F401,F403
 from .base_selfsup import *  # noqa: F401,F403
 from .mae import *  # noqa: F401,F403
+from .base_translation_model import *  # noqa: F401,F403
+from .pix2pix import *  # noqa: F401,F403
+from .cyclegan import *  # noqa: F401,F403
