@@ -265,7 +265,6 @@ def _exec_py(tree: ast.Module, filename: str, base_cfg: dict) -> dict:
         exec(compile(tree, filename, 'exec'), namespace)  # noqa: S102 - configs are code, as in MMEngine
     except Exception as exc:
         raise _located(exc, filename) from exc
-    _apply_base_edits(base_view, base_cfg)
     body = {}
     for key, value in namespace.items():
         if key == BASE_KEY or (isinstance(key, str) and key.startswith('__')) \
@@ -278,6 +277,7 @@ def _exec_py(tree: ast.Module, filename: str, base_cfg: dict) -> dict:
                 value = ConfigDict(value)
                 value[DELETE_KEY] = True
         body[key] = value
+    _apply_base_edits(base_view, base_cfg)  # after the comparison above, which needs the original
     return body
 
 
