@@ -51,7 +51,7 @@ def _list_inputs(path: str) -> list[Path]:
     raise CLIError(f'input not found: {path}')
 
 
-def _outputs(files: list[Path], out: str) -> list[Path]:
+def _outputs(files: list[Path], out: str, folder_input: bool) -> list[Path]:
     """Output path per input; refuses to overwrite any input (or to write one file twice)."""
     from genforge.cli import CLIError
     out_path = Path(out)
@@ -63,9 +63,12 @@ def _outputs(files: list[Path], out: str) -> list[Path]:
     else:
         targets = [out_path / f'{f.stem}.png' for f in files]
     inputs = {f.resolve() for f in files}
-    clash = [t for t in targets if t.resolve() in inputs]
+    # writing next to the inputs would also add the results to an image folder (a dataset)
+    clash = [t for t in targets if t.resolve() in inputs
+             or folder_input and t.resolve().parent in {f.parent for f in inputs}]
     if clash:
-        raise CLIError(f'--out would overwrite the input {clash[0]}; choose another folder')
+        raise CLIError(f'--out would overwrite the input {clash[0]} or write into the input '
+                       'folder; choose another folder')
     if len({t.resolve() for t in targets}) != len(targets):
         raise CLIError('two inputs share a file name (e.g. a.jpg and a.png); translate them into '
                        'separate folders')
@@ -81,7 +84,7 @@ def build_translator(cfg, checkpoint: str, device: str):
     from genforge.config.config_dict import to_plain
     from genforge.models.algorithms.base_translation_model import BaseTranslationModel
     from genforge.registry import MODELS
-    from genforge.runner.checkpoint import load_checkpoint
+    from genforge.runner.checkpoint import load_state_dict_from_file
 
     if 'model' not in cfg:
         raise CLIError('the config has no "model" key')
@@ -91,12 +94,22 @@ def build_translator(cfg, checkpoint: str, device: str):
     if not isinstance(model, BaseTranslationModel):
         raise CLIError(f'{type(model).__name__} is not a translation model; translate needs '
                        'Pix2Pix, CycleGAN or another BaseTranslationModel')
-    loaded = load_checkpoint(model, checkpoint, map_location='cpu', strict=False)['state_dict']
-    missing = [k for k in model.state_dict() if k not in loaded]
-    if missing:
-        raise CLIError(f'checkpoint {checkpoint} has no weights for {len(missing)} generator '
-                       f'tensor(s) of this config (e.g. {missing[0]}); is it the checkpoint of '
-                       'this config?')
+    try:
+        state = load_state_dict_from_file(checkpoint, map_location='cpu')
+    except Exception as exc:
+        raise CLIError(f'cannot read checkpoint {checkpoint}: {exc}') from exc
+    state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+    wanted = model.state_dict()
+    missing = [k for k in wanted if k not in state]
+    wrong = [f'{k}: checkpoint {tuple(state[k].shape)} vs config {tuple(v.shape)}'
+             for k, v in wanted.items() if k in state and state[k].shape != v.shape]
+    if missing or wrong:
+        detail = f'no weights for {missing[0]}' if missing else wrong[0]
+        raise CLIError(f'checkpoint {checkpoint} does not match the generators of this config '
+                       f'({len(missing) + len(wrong)} tensor(s), e.g. {detail}). Use the config '
+                       'the checkpoint was trained with (work_dir keeps a copy, --cfg-options '
+                       'included).')
+    model.load_state_dict({k: state[k] for k in wanted})  # discriminators are not needed
     return model.to(torch.device(device)).eval()
 
 
@@ -189,7 +202,7 @@ def run(args) -> int:
     cfg = load_config(args.config)
     check_file(args.checkpoint, 'checkpoint')
     files = _list_inputs(args.input)
-    targets = _outputs(files, args.out)
+    targets = _outputs(files, args.out, Path(args.input).is_dir())
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     model = build_translator(cfg, args.checkpoint, device)
     source = _domains(model, args.target_domain, args.source_domain)

@@ -77,3 +77,14 @@ def test_translate_single_file_and_errors(setup, capsys):
                  str(tmp / 'in')]) == 2
     assert 'would overwrite the input' in capsys.readouterr().err
     assert (tmp / 'in' / 'a.png').read_bytes() == before
+
+
+def test_translate_refuses_a_checkpoint_of_another_size(setup, capsys):
+    tmp, _, _ = setup
+    (tmp / 'big.py').write_text(CONFIG.replace('base_channels=4,\n                   num_blocks',
+                                               'base_channels=8,\n                   num_blocks'))
+    assert main(['translate', str(tmp / 'big.py'), str(tmp / 'ckpt.pth'), str(tmp / 'in'),
+                 '--target-domain', 'mask', '--out', str(tmp / 'out')]) == 2
+    err = capsys.readouterr().err
+    assert 'does not match the generators' in err and 'checkpoint (4, 3, 7, 7)' in err
+    assert not (tmp / 'out').exists()
