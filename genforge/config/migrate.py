@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from ._migrate_translation import finish_translation, is_translation, migrate_translation_model
 from ._migrate_data import (
     convert_pipeline,
     migrate_data,
@@ -83,7 +84,10 @@ def migrate_config(cfg_dict: dict) -> tuple[dict, list[str]]:
     is_gan = _is_gan(old.get('model') or {})
     new: dict[str, Any] = {'default_scope': 'mmgen' if is_gan else 'mmedit'}
     runner = _migrate_runner(old, new, notes, is_gan)
-    if old.get('model'):
+    translation = is_translation(old.get('model'))
+    if translation:
+        new['model'] = migrate_translation_model(old.pop('model'), old_train_cfg, notes)
+    elif old.get('model'):
         new['model'] = _migrate_model(old.pop('model'), old_train_cfg, old_test_cfg, old, notes)
     migrate_data(old, new, notes, is_gan)
     migrate_optimizer(old, new, notes, is_gan, old_train_cfg, runner)
@@ -92,12 +96,16 @@ def migrate_config(cfg_dict: dict) -> tuple[dict, list[str]]:
     _migrate_hooks(old, new, notes, is_gan)
     _migrate_ddp(old, new, notes, is_gan, runner)
     _migrate_runtime(old, new, notes)
+    if translation:
+        finish_translation(new, notes)
     # what is left are the config's own variables (dataset_type, pipelines, ...): keep them first
     left = {k: rename_pipeline_var(k, v, notes) for k, v in old.items()}
     return {**left, **new}, notes
 
 
 def _is_gan(model: dict) -> bool:
+    if is_translation(model):  # generative loops and metrics, even with MMEditing's pixel_loss
+        return True
     if model.get('type') in _EDIT_MODELS or 'pixel_loss' in model:
         return False
     return True
