@@ -18,15 +18,13 @@ from torch import Tensor, nn
 
 from genforge.models.base_model import BaseModel
 from genforge.models.utils import set_requires_grad
+from genforge.models.wrappers import unwrap_model
 from genforge.registry import MODELS
 from genforge.structures import DataSample
 
+from .base_gan import current_iteration
+
 __all__ = ['BaseTranslationModel']
-
-
-def _unwrap(module: nn.Module) -> nn.Module:
-    return module.module if hasattr(module, 'module') and \
-        isinstance(module.module, nn.Module) else module
 
 
 class BaseTranslationModel(BaseModel):
@@ -71,7 +69,7 @@ class BaseTranslationModel(BaseModel):
     def init_weights(self) -> None:
         """Each network's own rule (``generation_init_weights`` for the MMagic networks)."""
         for modules in (self.generators, self.discriminators):
-            for net in (_unwrap(modules).values() if modules is not None else ()):
+            for net in (unwrap_model(modules).values() if modules is not None else ()):
                 if hasattr(net, 'init_weights'):
                     net.init_weights()
 
@@ -103,13 +101,13 @@ class BaseTranslationModel(BaseModel):
 
     def _get_target_generator(self, domain: str) -> nn.Module:
         self._check_reachable(domain)
-        return _unwrap(self.generators)[domain]
+        return unwrap_model(self.generators)[domain]
 
     def _get_target_discriminator(self, domain: str) -> nn.Module:
         self._check_reachable(domain)
         if self.discriminators is None:
             raise RuntimeError('this model was built with discriminator=None (inference only)')
-        return _unwrap(self.discriminators)[domain]
+        return unwrap_model(self.discriminators)[domain]
 
     # -- translation -----------------------------------------------------------------------
     def translation(self, image: Tensor, target_domain: str | None = None, **kwargs) -> Tensor:
@@ -168,8 +166,12 @@ class BaseTranslationModel(BaseModel):
             and curr_iter >= self.disc_init_steps
 
     def train_step(self, data: dict, optim_wrapper, iteration: int | None = None) -> dict:
-        """Translate once; update the discriminators, then (when due) the generators."""
-        curr_iter = _current_iter(iteration)
+        """Translate once; update the discriminators, then (when due) the generators.
+
+        ``iteration``: the loop's 0-based iteration (default: what the train loop published,
+        as for BaseGAN); losses read it from ``outputs['iteration']``.
+        """
+        curr_iter = current_iteration() if iteration is None else int(iteration)
         data = self.data_preprocessor(data, True)
         inputs = data['inputs']
         _check_batch_domains(inputs, self._related_domains)
@@ -223,13 +225,6 @@ class BaseTranslationModel(BaseModel):
         return out
 
     val_step = test_step
-
-
-def _current_iter(iteration: int | None) -> int:
-    if iteration is not None:
-        return int(iteration)
-    from genforge.runner.message_hub import MessageHub
-    return int(MessageHub.get_current_instance().get_info('iter', 0) or 0)
 
 
 def _check_domains(default: str, reachable: list[str], related: list[str]) -> None:
