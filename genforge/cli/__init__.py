@@ -14,6 +14,7 @@ COMMANDS = {
     'test': 'test',
     'sample': 'sample',
     'restore': 'restore',
+    'translate': 'translate',
     'print-config': 'print_config',
     'migrate-config': 'migrate_config',
     'plot-logs': 'plot_logs',

@@ -257,8 +257,9 @@ def _exec_py(tree: ast.Module, filename: str, base_cfg: dict) -> dict:
     # `_base_ = [...]` was read statically; drop it so `_base_` stays the dict of base variables
     tree.body = [n for n in tree.body if not _is_base_assign(n)]
     injected = {k: ConfigDict._hook(copy.deepcopy(v)) for k, v in base_cfg.items()}
+    base_view = ConfigDict(copy.deepcopy(base_cfg))
     namespace: dict = {'__builtins__': builtins, '__name__': '__genforge_config__',
-                       '__file__': filename, BASE_KEY: ConfigDict(copy.deepcopy(base_cfg))}
+                       '__file__': filename, BASE_KEY: base_view}
     namespace.update(injected)
     namespace[_REF_FUNC] = lambda path: copy.deepcopy(_lookup(base_cfg, path, filename))
     try:
@@ -277,7 +278,17 @@ def _exec_py(tree: ast.Module, filename: str, base_cfg: dict) -> dict:
                 value = ConfigDict(value)
                 value[DELETE_KEY] = True
         body[key] = value
+    _apply_base_edits(base_view, base_cfg)  # after the comparison above, which needs the original
     return body
+
+
+def _apply_base_edits(base_view: ConfigDict, base_cfg: dict) -> None:
+    """Edits made through ``_base_`` reach the merged config, as in MMEngine: MMagic's
+    translation configs extend ``train_pipeline = _base_.train_dataloader.dataset.pipeline`` in
+    place (``+=``) or assign ``_base_.train_dataloader.dataset.pipeline = [...]``."""
+    for key, value in base_view.items():
+        if key not in base_cfg or not _unchanged(value, base_cfg[key]):
+            base_cfg[key] = value.to_dict() if isinstance(value, ConfigDict) else value
 
 
 def _unchanged(value: Any, base_value: Any) -> bool:

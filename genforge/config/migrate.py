@@ -18,6 +18,7 @@ from ._migrate_data import (
     migrate_optimizer,
     rename_pipeline_var,
 )
+from ._migrate_translation import finish_translation, is_translation, migrate_translation_model
 
 __all__ = ['migrate_config', 'MigrationError', 'find_0x_markers', 'convert_pipeline']
 
@@ -84,7 +85,10 @@ def migrate_config(cfg_dict: dict) -> tuple[dict, list[str]]:
     is_gan = _is_gan(old.get('model') or {})
     new: dict[str, Any] = {'default_scope': 'mmgen' if is_gan else 'mmedit'}
     runner = _migrate_runner(old, new, notes, is_gan)
-    if old.get('model'):
+    translation = is_translation(old.get('model'))
+    if translation:
+        new['model'] = migrate_translation_model(old.pop('model'), old_train_cfg, notes)
+    elif old.get('model'):
         new['model'] = _migrate_model(old.pop('model'), old_train_cfg, old_test_cfg, old, notes)
     migrate_data(old, new, notes, is_gan)
     migrate_optimizer(old, new, notes, is_gan, old_train_cfg, runner)
@@ -95,12 +99,16 @@ def migrate_config(cfg_dict: dict) -> tuple[dict, list[str]]:
     _migrate_runtime(old, new, notes)
     if (new.get('model') or {}).get('type') in _DIFFUSION_MODELS:
         _finish_diffusion(new, notes)
+    if translation:
+        finish_translation(new, notes)
     # what is left are the config's own variables (dataset_type, pipelines, ...): keep them first
     left = {k: rename_pipeline_var(k, v, notes) for k, v in old.items()}
     return {**left, **new}, notes
 
 
 def _is_gan(model: dict) -> bool:
+    if is_translation(model):  # generative loops and metrics, even with MMEditing's pixel_loss
+        return True
     if model.get('type') in _EDIT_MODELS or 'pixel_loss' in model:
         return False
     return True

@@ -24,7 +24,9 @@ class VisualizationHook(Hook):
     """
 
     priority = 'NORMAL'
-    SUPPORTED_VIS_TYPES = ('GAN',)
+    # 'Translation' / 'TranslationVal': translate the first n_samples images of the train / val
+    # dataset (MMagic's translation configs)
+    SUPPORTED_VIS_TYPES = ('GAN', 'Translation', 'TranslationVal')
 
     def __init__(self, interval: int = 1000, vis_kwargs_list: dict | Sequence[dict] | None = None,
                  fixed_input: bool = True, n_samples: int = 64, n_row: int | None = 8,
@@ -95,8 +97,11 @@ class VisualizationHook(Hook):
             noise, labels = self._fixed_inputs(module, self.n_samples)
             for kw in self.vis_kwargs_list:
                 kw = dict(kw)
-                kw.pop('type', None)
+                vis_type = kw.pop('type', 'GAN')
                 name = kw.pop('name', 'fake_img')
+                if vis_type != 'GAN':
+                    self._vis_translation(runner, module, vis_type, name, step, kw)
+                    continue
                 has_ema = getattr(module, 'with_ema_gen', False) or hasattr(module, 'generator_ema')
                 sample_model = kw.pop('sample_model', 'ema' if has_ema else 'orig')
                 target_keys = kw.pop('target_keys', None)
@@ -109,6 +114,35 @@ class VisualizationHook(Hook):
                                                  n_row=self.n_row, step=step, **kw)
         finally:
             module.train(was_training)
+
+
+    def _vis_translation(self, runner, module, vis_type: str, name: str, step: int,
+                         kw: dict) -> None:
+        """Grid of the sources and their translations: rows ``img_<src>``, ``fake_<tgt>``."""
+        from genforge.datasets.collate import pseudo_collate
+        from genforge.runner.utils import get_rng_state, set_rng_state
+        loader = runner.train_dataloader if vis_type == 'Translation' else runner.val_dataloader
+        dataset = getattr(loader, 'dataset', None)
+        if dataset is None:
+            raise ValueError(f'VisualizationHook: vis type {vis_type!r} needs a '
+                             f"{'train' if vis_type == 'Translation' else 'val'}_dataloader")
+        key = f'batch_{vis_type}'
+        if key not in self._fixed or not self.fixed_input:
+            # fetching runs the random pipeline: keep the training RNG streams untouched
+            rng = get_rng_state()
+            items = [dataset[i] for i in range(min(self.n_samples, len(dataset)))]
+            set_rng_state(rng)
+            self._fixed[key] = items
+        items = self._fixed[key]
+        samples = []
+        for start in range(0, len(items), self.batch_size):
+            samples.extend(module.test_step(pseudo_collate(items[start:start + self.batch_size])))
+        target_keys = kw.pop('target_keys', None) or [
+            k for src, tgt in module.test_directions() for k in (f'img_{src}', f'fake_{tgt}')]
+        kw.pop('sample_model', None)
+        kw = {**sample_display_kwargs(module), **kw}
+        runner.visualizer.add_datasample(name, gen_samples=samples, target_keys=target_keys,
+                                         n_row=self.n_row, step=step, **kw)
 
 
 def sample_display_kwargs(module) -> dict:

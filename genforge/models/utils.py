@@ -93,9 +93,49 @@ def get_module_device(module: nn.Module) -> torch.device:
         return torch.device('cpu')
 
 
+_GEN_INIT_TYPES = ('normal', 'xavier', 'kaiming', 'orthogonal')
+
+
+@torch.no_grad()
+def generation_init_weights(module: nn.Module, init_type: str = 'normal',
+                            init_gain: float = 0.02) -> None:
+    """Pix2Pix/CycleGAN weight init (MMagic's ``generation_init_weights``).
+
+    Every layer whose class name contains 'Conv' or 'Linear' (Conv2d, ConvTranspose2d, Linear)
+    gets ``init_type`` weights ('normal': N(0, gain); 'xavier' / 'orthogonal': that gain;
+    'kaiming': fan_in, leaky_relu with a=0) and zero bias; BatchNorm2d gets weight N(1, gain) and
+    zero bias. Instance norms without affine parameters are untouched.
+    """
+    if init_type not in _GEN_INIT_TYPES:
+        raise ValueError(f'init_cfg.type={init_type!r} is not a generation init type; use one of '
+                         f'{_GEN_INIT_TYPES}')
+
+    def init_func(m: nn.Module) -> None:
+        name = type(m).__name__
+        if getattr(m, 'weight', None) is not None and ('Conv' in name or 'Linear' in name):
+            if init_type == 'normal':
+                nn.init.normal_(m.weight, 0., init_gain)
+            elif init_type == 'xavier':
+                nn.init.xavier_normal_(m.weight, gain=init_gain)
+            elif init_type == 'kaiming':
+                nn.init.kaiming_normal_(m.weight, a=0, mode='fan_in', nonlinearity='leaky_relu')
+            else:
+                nn.init.orthogonal_(m.weight, gain=init_gain)
+            # a bias-free conv (before BN) has nothing to zero; MMagic's orthogonal branch
+            # assumed a bias and failed on these layers
+            if getattr(m, 'bias', None) is not None:
+                nn.init.constant_(m.bias, 0.)
+        elif 'BatchNorm2d' in name and getattr(m, 'weight', None) is not None:
+            # BN weights are a vector, not a matrix: only the normal rule applies
+            nn.init.normal_(m.weight, 1., init_gain)
+            nn.init.constant_(m.bias, 0.)
+
+    module.apply(init_func)
+
+
 __all__ = ['set_requires_grad', 'default_init_weights', 'make_layer', 'normal_init',
            'constant_init', 'xavier_init', 'kaiming_init', 'trunc_normal_init',
-           'get_module_device']
+           'get_module_device', 'generation_init_weights']
 
 
 def __getattr__(name: str):

@@ -457,6 +457,9 @@ class Runner:
             self._train_loop.load_state_dict(checkpoint['sampler'])
         if 'rng_state' in checkpoint:
             set_rng_state(checkpoint['rng_state'])
+        if 'model_train_state' in checkpoint and hasattr(self._plain_model,
+                                                         'load_train_state_dict'):
+            self._plain_model.load_train_state_dict(checkpoint['model_train_state'])
         logger.info('resumed from %s at epoch %d, iter %d', filename, self.epoch, self.iter)
 
     def save_checkpoint(self, out_dir: str, filename: str, file_client_args=None,
@@ -482,6 +485,10 @@ class Runner:
                           rng_state=get_rng_state())
         if self._train_loop is not None:
             checkpoint['sampler'] = self._train_loop.state_dict()
+        if hasattr(self._plain_model, 'train_state_dict'):
+            # training state outside the weights (CycleGAN's image pools): kept apart so the
+            # state_dict keeps MMagic's exact layout
+            checkpoint['model_train_state'] = self._plain_model.train_state_dict()
         if save_optimizer and self.optim_wrapper is not None:
             checkpoint['optimizer'] = self.optim_wrapper.state_dict()
         if save_param_scheduler and self.param_schedulers:

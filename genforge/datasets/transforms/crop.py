@@ -1,4 +1,4 @@
-"""MMagic crops: Crop, PairedRandomCrop, ModCrop, CenterCropLongEdge, RandomCropLongEdge.
+"""MMagic crops: Crop, FixedCrop, PairedRandomCrop, ModCrop, CenterCropLongEdge, RandomCropLongEdge.
 
 An image smaller than the requested crop is an error naming the file and the fix (MMagic would
 silently return a smaller crop, which then fails to batch with an unrelated message).
@@ -11,7 +11,7 @@ from genforge.registry import TRANSFORMS
 
 from .base import BaseTransform, image_path, to_list
 
-__all__ = ['Crop', 'PairedRandomCrop', 'ModCrop', 'CenterCropLongEdge', 'RandomCropLongEdge']
+__all__ = ['Crop', 'FixedCrop', 'PairedRandomCrop', 'ModCrop', 'CenterCropLongEdge', 'RandomCropLongEdge']
 
 
 def _as_list(value) -> tuple[list, bool]:
@@ -204,3 +204,56 @@ class RandomCropLongEdge(_LongEdgeCrop):
         y = 0 if h == size else int(np.random.randint(0, h - size))
         x = 0 if w == size else int(np.random.randint(0, w - size))
         return y, x
+
+
+@TRANSFORMS.register_module()
+class FixedCrop(BaseTransform):
+    """Crop every image of ``keys`` at one position (random, or ``crop_pos``) to ``crop_size``.
+
+    All images must have the first key's size (paired data). The crop is clipped to the image, as
+    in MMagic.
+
+    Args:
+        keys: image keys (e.g. ['img_A', 'img_B']).
+        crop_size: (h, w).
+        crop_pos: (x, y) of the top-left corner; None draws it at random (np.random).
+
+    Example: dict(type='FixedCrop', keys=['img_A', 'img_B'], crop_size=(256, 256))
+    """
+
+    def __init__(self, keys: str | list[str], crop_size: tuple[int, int],
+                 crop_pos: tuple[int, int] | None = None):
+        for name, value in (('crop_size', crop_size), ('crop_pos', crop_pos)):
+            if value is None and name == 'crop_pos':
+                continue
+            if not (isinstance(value, (tuple, list)) and len(value) == 2
+                    and all(isinstance(v, int) for v in value)):
+                raise TypeError(f'FixedCrop: {name} must be a tuple of two ints, got {value!r}')
+        self.keys = to_list(keys)
+        self.crop_size = tuple(crop_size)
+        self.crop_pos = None if crop_pos is None else tuple(crop_pos)
+
+    def transform(self, results: dict) -> dict:
+        first, _ = _as_list(results[self.keys[0]])
+        data_h, data_w = first[0].shape[:2]
+        crop_h, crop_w = min(data_h, self.crop_size[0]), min(data_w, self.crop_size[1])
+        if self.crop_pos is None:
+            x = int(np.random.randint(0, data_w - crop_w + 1))
+            y = int(np.random.randint(0, data_h - crop_h + 1))
+        else:
+            x, y = self.crop_pos
+            crop_w, crop_h = min(data_w - x, crop_w), min(data_h - y, crop_h)
+        for key in self.keys:
+            items, is_list = _as_list(results[key])
+            for img in items:
+                if img.shape[:2] != (data_h, data_w):
+                    raise ValueError(
+                        f"FixedCrop: image '{key}' from {image_path(results, key)} is "
+                        f'{img.shape[0]}x{img.shape[1]} (h x w) but {self.keys[0]!r} is '
+                        f'{data_h}x{data_w}; paired images must have the same size.')
+            out = [img[y:y + crop_h, x:x + crop_w, ...] for img in items]
+            results[key] = out if is_list else out[0]
+            results[f'{key}_crop_bbox'] = [x, y, crop_w, crop_h]
+        results['crop_size'] = self.crop_size
+        results['crop_pos'] = self.crop_pos
+        return results

@@ -59,7 +59,8 @@ def _keys(value, name: str) -> list:
     return to_list(value)
 
 
-@TRANSFORMS.register_module()
+# 'PackEditInputs': MMEditing 1.0rc / early MMagic name of the same transform
+@TRANSFORMS.register_module(name=['PackInputs', 'PackEditInputs'])
 class PackInputs(BaseTransform):
     """Pack pipeline results for the model: ``dict(inputs=..., data_samples=DataSample)``.
 

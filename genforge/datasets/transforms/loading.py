@@ -17,7 +17,7 @@ from genforge.registry import TRANSFORMS
 
 from .base import BaseTransform
 
-__all__ = ['LoadImageFromFile', 'read_image', 'preload_decoded']
+__all__ = ['LoadImageFromFile', 'read_image', 'preload_decoded', 'LoadPairedImageFromFile']
 
 _COLOR_TYPES = ('color', 'grayscale', 'unchanged', 'color_ignore_orientation',
                 'grayscale_ignore_orientation')
@@ -219,3 +219,53 @@ def preload_decoded(transforms: list, data_infos) -> int:
                     continue
                 num += 1
     return num
+@TRANSFORMS.register_module()
+class LoadPairedImageFromFile(LoadImageFromFile):
+    """Load an A|B image (two square halves side by side) and split it into two domains.
+
+    Reads ``results[f'{key}_path']``; sets ``results[key]`` (the whole pair) and
+    ``img_<domain_a>`` / ``img_<domain_b>`` (left / right half) with their ``_path`` and
+    ``_ori_shape`` entries, as MMagic does.
+
+    Example: dict(type='LoadPairedImageFromFile', key='pair', domain_a='A', domain_b='B',
+                  color_type='color')
+    """
+
+    def __init__(self, key: str, domain_a: str = 'A', domain_b: str = 'B',
+                 color_type: str = 'color', channel_order: str = 'bgr',
+                 imdecode_backend: str | None = None, use_cache: bool = False,
+                 to_float32: bool = False, to_y_channel: bool = False,
+                 save_original_img: bool = False, backend_args: dict | None = None):
+        super().__init__(key, color_type, channel_order, imdecode_backend, use_cache, to_float32,
+                         to_y_channel, save_original_img, backend_args)
+        for name, value in (('domain_a', domain_a), ('domain_b', domain_b)):
+            if not isinstance(value, str) or not value:
+                raise TypeError(f'LoadPairedImageFromFile: {name} must be a non-empty str, got '
+                                f'{value!r}')
+        self.domain_a, self.domain_b = domain_a, domain_b
+
+    def transform(self, results: dict) -> dict:
+        path_key = f'{self.key}_path'
+        if path_key not in results:
+            raise KeyError(f'LoadPairedImageFromFile(key={self.key!r}) needs results[{path_key!r}] '
+                           f'(PairedImageDataset provides pair_path); got keys {sorted(results)}')
+        path = str(results[path_key])
+        pair = self._load(path)
+        h, w = pair.shape[:2]
+        if w != 2 * h:
+            raise ValueError(f'LoadPairedImageFromFile: {path} is {w}x{h} (w x h); a paired image '
+                             f'must hold two square halves A|B side by side, so its width must be '
+                             f'twice its height ({2 * h}). Re-export it as A|B or remove it.')
+        for domain, half in ((self.domain_a, pair[:, :w // 2]), (self.domain_b, pair[:, w // 2:])):
+            results[f'img_{domain}'] = np.ascontiguousarray(half)
+            results[f'img_{domain}_path'] = path
+            results[f'img_{domain}_ori_shape'] = half.shape
+            if self.save_original_img:
+                results[f'ori_img_{domain}'] = half.copy()
+        results[self.key] = pair
+        results[f'ori_{self.key}_shape'] = pair.shape
+        results[f'{self.key}_channel_order'] = self.channel_order
+        results[f'{self.key}_color_type'] = self.color_type
+        if self.save_original_img:
+            results[f'ori_{self.key}'] = pair.copy()
+        return results

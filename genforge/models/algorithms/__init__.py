@@ -16,3 +16,6 @@ from .base_selfsup import *  # noqa: F401,F403
 from .mae import *  # noqa: F401,F403
 from .diffusion_schedule import *  # noqa: F401,F403
 from .basic_gaussian_diffusion import *  # noqa: F401,F403
+from .base_translation_model import *  # noqa: F401,F403
+from .pix2pix import *  # noqa: F401,F403
+from .cyclegan import *  # noqa: F401,F403

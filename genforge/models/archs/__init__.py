@@ -17,3 +17,6 @@ from .resnet import *  # noqa: F401,F403
 from .mae_vit import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
 from .denoising_unet import *  # noqa: F401,F403
+from .pix2pix import *  # noqa: F401,F403
+from .cyclegan import *  # noqa: F401,F403
+from .patch_disc import *  # noqa: F401,F403
