@@ -109,6 +109,14 @@ class EqualizedLRConvModule(ConvModule):
             self.conv = equalized_lr(self.conv, **equalized_lr_cfg)
             self._init_conv_weights()
 
+    def init_weights(self) -> None:
+        # ConvModule.__init__ calls this before the conv is wrapped; afterwards a re-init (e.g.
+        # a parent's init_weights) must keep the N(0, 1) weights equalized lr relies on.
+        if getattr(self, 'with_equalized_lr', False):
+            self._init_conv_weights()
+        else:
+            super().init_weights()
+
     def _init_conv_weights(self) -> None:
         nn.init.normal_(self.conv.weight_orig, 0., 1.)
         if self.conv.bias is not None:
