@@ -17,3 +17,5 @@ from .resnet import *  # noqa: F401,F403
 from .mae_vit import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
 from .pggan import *  # noqa: F401,F403
+from .singan import *  # noqa: F401,F403
+from .pe_singan import *  # noqa: F401,F403
