@@ -12,6 +12,7 @@ from genforge.registry import DATASETS
 
 from .base_dataset import BaseDataset
 from .transforms.base import imrescale
+from .transforms.formatting import image_to_tensor
 from .transforms.loading import read_image
 
 
@@ -71,7 +72,15 @@ class SinGANDataset(BaseDataset):
 
     def __getitem__(self, index: int) -> dict:
         self.full_init()
-        return self.pipeline(copy.deepcopy(self.data_dict))
+        results = self.pipeline(copy.deepcopy(self.data_dict))
+        inputs = results.get('inputs') if isinstance(results, dict) else None
+        if isinstance(inputs, dict):
+            # MMagic's configs pack real_scale0..{num_scales - 1} only (range(num_scales) with
+            # num_scales counted from 0); the model trains every level, so add what is missing
+            for key, img in self.data_dict.items():
+                if key.startswith('real_scale') and key not in inputs:
+                    inputs[key] = image_to_tensor(img)
+        return results
 
     def __len__(self) -> int:
         return int(1e6) if self.num_samples < 0 else self.num_samples

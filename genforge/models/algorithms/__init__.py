@@ -14,3 +14,4 @@ from .biggan import *  # noqa: F401,F403
 from .image_classifier import *  # noqa: F401,F403
 from .base_selfsup import *  # noqa: F401,F403
 from .mae import *  # noqa: F401,F403
+from .pggan import *  # noqa: F401,F403
