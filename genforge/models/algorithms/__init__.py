@@ -15,3 +15,5 @@ from .image_classifier import *  # noqa: F401,F403
 from .base_selfsup import *  # noqa: F401,F403
 from .mae import *  # noqa: F401,F403
 from .pggan import *  # noqa: F401,F403
+from .singan import *  # noqa: F401,F403
+from .pe_singan import *  # noqa: F401,F403
