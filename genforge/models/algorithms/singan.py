@@ -58,6 +58,8 @@ class SinGAN(BaseGAN):
                   lr_scheduler_args=dict(milestones=[1600], gamma=0.1))
     """
 
+    supports_output_size = True  # ``genforge sample --size HxW``
+
     def __init__(self, generator: ModelType, discriminator: ModelType | None = None,
                  data_preprocessor: dict | nn.Module | None = None, generator_steps: int = 1,
                  discriminator_steps: int = 1, num_scales: int | None = None,
