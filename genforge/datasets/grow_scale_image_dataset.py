@@ -20,7 +20,7 @@ class GrowScaleImgDataset(BaseDataset):
     key is >= s (so ``{'64': 'imgs_64', '1024': 'imgs_1024'}`` serves 4..64 from ``imgs_64``);
     ``samples_per_gpu`` is ``gpu_samples_per_scale.get(str(s), gpu_samples_base)``.
     ``len_per_stage > 0`` repeats/truncates the file list to that length. Items are
-    ``dict(gt_path=...)`` for the pipeline (``LoadImageFromFile(key='gt')``).
+    ``dict(gt_path=..., img_path=...)`` (``LoadImageFromFile(key='gt')`` or ``key='img'``).
 
     Example: dict(type='GrowScaleImgDataset', data_roots={'128': 'data/celeba'},
                   gpu_samples_base=4, gpu_samples_per_scale={'4': 64, '8': 32},
@@ -62,7 +62,8 @@ class GrowScaleImgDataset(BaseDataset):
             paths = (paths * (self.len_per_stage // len(paths) + 1))[:self.len_per_stage]
         self.samples_per_gpu = self.gpu_samples_per_scale.get(str(self._actual_curr_scale),
                                                               self.gpu_samples_base)
-        return [dict(gt_path=p) for p in paths]
+        # MMagic pipelines load key='gt', MMGeneration (and migrated 0.x) ones key='img'
+        return [dict(gt_path=p, img_path=p) for p in paths]
 
     def update_annotations(self, curr_scale: int) -> bool:
         """Switch to the data root serving ``curr_scale``; False when nothing changes."""
