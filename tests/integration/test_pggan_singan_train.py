@@ -137,3 +137,20 @@ def test_singan_image_smaller_than_the_coarsest_scale(tmp_path):
     cfg.train_dataloader.dataset.min_size = 41
     with pytest.raises(ValueError, match='smaller than the coarsest scale min_size=41'):
         Runner.from_cfg(cfg).train()
+
+
+def test_singan_resume_restores_the_noise_pyramid_bit_identical(tmp_path):
+    path = CONFIGS / 'singan' / 'singan_fish.py'
+    cfg = _singan_cfg(path, tmp_path, 4)
+    cfg.default_hooks.checkpoint.update(interval=2)
+    cfg.work_dir = str(tmp_path / 'straight')
+    Runner.from_cfg(cfg).train()
+    resumed_cfg = _singan_cfg(path, tmp_path, 4)
+    resumed_cfg.default_hooks.checkpoint.update(interval=2)
+    resumed_cfg.work_dir = str(tmp_path / 'resumed')
+    resumed_cfg.resume = str(tmp_path / 'straight' / 'iter_2.pth')
+    Runner.from_cfg(resumed_cfg).train()
+    a = torch.load(tmp_path / 'straight' / 'iter_4.pth', weights_only=True)
+    b = torch.load(tmp_path / 'resumed' / 'iter_4.pth', weights_only=True)
+    _same(a['state_dict'], b['state_dict'], 'state_dict')  # weights + _extra_state pyramid
+    assert a['state_dict']['_extra_state']['curr_stage'] == 3
