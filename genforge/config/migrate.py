@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ._migrate_multiscale import MULTISCALE_TYPES, finish_multiscale, migrate_multiscale_model
 from ._migrate_data import (
     convert_pipeline,
     migrate_data,
@@ -19,6 +18,7 @@ from ._migrate_data import (
     migrate_optimizer,
     rename_pipeline_var,
 )
+from ._migrate_multiscale import MULTISCALE_TYPES, finish_multiscale, migrate_multiscale_model
 
 __all__ = ['migrate_config', 'MigrationError', 'find_0x_markers', 'convert_pipeline']
 

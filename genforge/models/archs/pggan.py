@@ -15,10 +15,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from genforge.models.base_module import BaseModule
-from genforge.models.layers import (EqualizedLRConvDownModule, EqualizedLRConvModule,
-                                    EqualizedLRConvUpModule, EqualizedLRLinearModule,
-                                    MiniBatchStddevLayer, build_activation_layer,
-                                    build_norm_layer, build_upsample_layer, pixel_norm)
+from genforge.models.layers import (
+    EqualizedLRConvDownModule,
+    EqualizedLRConvModule,
+    EqualizedLRConvUpModule,
+    EqualizedLRLinearModule,
+    MiniBatchStddevLayer,
+    build_activation_layer,
+    build_norm_layer,
+    build_upsample_layer,
+    pixel_norm,
+)
 from genforge.models.utils import get_module_device
 from genforge.registry import MODELS
 

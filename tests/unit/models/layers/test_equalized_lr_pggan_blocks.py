@@ -9,10 +9,17 @@ import torch.nn.functional as F
 from torch import nn
 
 import genforge.models  # noqa: F401
-from genforge.models.layers import (CatersianGrid, EqualizedLRConvDownModule,
-                                    EqualizedLRConvModule, EqualizedLRConvUpModule,
-                                    EqualizedLRLinearModule, MiniBatchStddevLayer, PixelNorm,
-                                    SinusoidalPositionalEmbedding, equalized_lr)
+from genforge.models.layers import (
+    CatersianGrid,
+    EqualizedLRConvDownModule,
+    EqualizedLRConvModule,
+    EqualizedLRConvUpModule,
+    EqualizedLRLinearModule,
+    MiniBatchStddevLayer,
+    PixelNorm,
+    SinusoidalPositionalEmbedding,
+    equalized_lr,
+)
 from genforge.registry import MODELS
 
 
