@@ -82,6 +82,11 @@ def run(args) -> int:
     vis_interval = max(1, args.iters // 6)
     size = dict(batch_size=8, swd_samples=64) if args.fast else {}
     cfg = Config(demo_config(args.work_dir, args.iters, vis_interval, **size))
+    # The demo may be run again into its own folder (recognised by its final grid), but never
+    # over the checkpoints of a real run that --work-dir happens to name.
+    from genforge.runner.resume import list_checkpoints
+    cfg.overwrite_checkpoints = not list_checkpoints(args.work_dir) or \
+        (Path(args.work_dir) / 'final_grid.png').is_file()
     if args.print_config:
         print(cfg.pretty_text)
         return 0

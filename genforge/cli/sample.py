@@ -55,8 +55,28 @@ def build_model_from_checkpoint(config: str, checkpoint: str, cfg_options=None, 
     if cfg.get('data_preprocessor') and 'data_preprocessor' not in model_cfg:
         model_cfg['data_preprocessor'] = cfg.data_preprocessor
     model = MODELS.build(model_cfg, key_path='model')
-    load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+    try:
+        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+    except RuntimeError as exc:
+        if 'does not fit' not in str(exc):
+            raise
+        raise _mismatch(checkpoint, config, model) from None
     return model.to(device).eval()
+
+
+def _mismatch(checkpoint: str, config: str, model):
+    """One line for a checkpoint whose weights are not exactly this config's model."""
+    from genforge.cli import CLIError
+    from genforge.runner.checkpoint import _extract_state_dict, _load_checkpoint
+    from genforge.runner.resume import held_model
+    ckpt = _load_checkpoint(checkpoint)
+    state = {k.removeprefix('module.'): v for k, v in _extract_state_dict(ckpt, checkpoint).items()}
+    own = model.state_dict()
+    fits = [k for k, v in own.items() if k in state and getattr(state[k], 'shape', None) == v.shape]
+    odd = [k for k in own if k not in fits][:2] + [k for k in state if k not in own][:2]
+    return CLIError(f'{checkpoint} holds {held_model(ckpt)}: {len(fits)} of the {len(own)} '
+                    f'tensors of the {type(model).__name__} that {config} builds fit (e.g. not '
+                    f'matching: {", ".join(odd)}); sample with the checkpoint of this config')
 
 
 def generate(model, num: int, sample_model: str, label: int | None, batch_size: int,
@@ -72,6 +92,10 @@ def generate(model, num: int, sample_model: str, label: int | None, batch_size: 
         from genforge.cli import CLIError
         raise CLIError(f'--size: {type(model).__name__} generates at its trained size only '
                        f'(--size is for SinGAN-style models)')
+    if label is not None and not 0 <= label < model.num_classes:
+        from genforge.cli import CLIError
+        raise CLIError(f'--label {label}: {type(model).__name__} has {model.num_classes} classes '
+                       f'(labels 0 .. {model.num_classes - 1})')
     samples = []
     with torch.no_grad():
         for start in range(0, num, batch_size):
@@ -86,6 +110,22 @@ def generate(model, num: int, sample_model: str, label: int | None, batch_size: 
     return samples
 
 
+def check_sample_args(args) -> None:
+    """Counts must be positive; no output may replace the config, the checkpoint or a non-PNG."""
+    from genforge.cli import CLIError
+
+    from ._common import refuse_overwrite
+    for flag, value in (('--num', args.num), ('--batch-size', args.batch_size),
+                        ('--nrow', args.nrow)):
+        if value is not None and value < 1:
+            raise CLIError(f'{flag} {value}: must be at least 1')
+    outputs = [args.out] + ([Path(args.save_dir) / f'{i:05d}.png' for i in range(args.num)]
+                            if args.save_dir else [])
+    refuse_overwrite(outputs, [args.config, args.checkpoint])
+    from ._common import check_device
+    check_device(args.device)
+
+
 def run(args) -> int:
     import math
 
@@ -93,6 +133,7 @@ def run(args) -> int:
 
     from genforge.hooks.visualization_hook import sample_display_kwargs
     from genforge.visualization import save_image_grid, save_png, to_uint8_image
+    check_sample_args(args)
     torch.manual_seed(args.seed)
     model = build_model_from_checkpoint(args.config, args.checkpoint, args.cfg_options, args.device)
     has_ema = getattr(model, 'with_ema_gen', False)

@@ -63,6 +63,11 @@ class OptimWrapper:
         self._remainder_counts = -1
         self._accumulative_counts = accumulative_counts
 
+    @property
+    def accumulative_counts(self) -> int:
+        """How many ``update_params`` calls make one optimizer step."""
+        return self._accumulative_counts
+
     def _parse_clip_grad(self, clip_grad: dict | None) -> dict | None:
         if clip_grad is None:
             return None

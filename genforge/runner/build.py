@@ -143,6 +143,21 @@ class _Formatter(logging.Formatter):
                          datefmt='%Y/%m/%d %H:%M:%S')
 
 
+class _LogFile(logging.FileHandler):
+    """The run's .log file. A failing write (full disk, file-size limit) prints one line and
+    stops writing to it, instead of logging's traceback on every later message."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, OSError):
+            return super().handleError(record)
+        if not getattr(self, '_failed', False):
+            self._failed = True
+            print(f'genforge: warning: could not write the log file {self.baseFilename}: '
+                  f'{exc.strerror or exc}; the run goes on without it', file=sys.stderr)
+        self.setLevel(logging.CRITICAL + 1)
+
+
 def attach_log_handlers(log_file: str | None, log_level: str | int) -> list[logging.Handler]:
     """File handler on the 'genforge' logger (rank 0) and a console one if nobody logs yet."""
     root = logging.getLogger('genforge')
@@ -150,7 +165,7 @@ def attach_log_handlers(log_file: str | None, log_level: str | int) -> list[logg
     handlers: list[logging.Handler] = []
     if log_file is not None:
         os.makedirs(os.path.dirname(log_file), exist_ok=True)
-        fh = logging.FileHandler(log_file, mode='a')
+        fh = _LogFile(log_file, mode='a')
         fh.setFormatter(_Formatter())
         handlers.append(fh)
     if not root.handlers and not logging.getLogger().handlers and get_rank() == 0:
@@ -169,8 +184,11 @@ def detach_log_handlers(handlers: list[logging.Handler]) -> None:
         if getattr(h, '_genforge_console', False):
             continue  # keep the console handler for the session
         root.removeHandler(h)
-        h.flush()
-        h.close()
+        try:
+            h.flush()
+            h.close()
+        except OSError:   # a full disk: the error that stopped the run matters, not this one
+            pass
 
 
 __all__ = ['DEFAULT_HOOKS', 'build_dataloader', 'build_evaluator', 'merge_default_hooks',

@@ -32,9 +32,13 @@ def _decode(content: bytes, path: str, color_type: str) -> np.ndarray:
     try:
         pil = Image.open(io.BytesIO(content))
         pil.load()  # decode now: truncated data fails here rather than later in a worker
+    except Image.DecompressionBombError as exc:
+        raise BadImageError(f'{path}: {exc} If you trust the file, raise PIL.Image.MAX_IMAGE_PIXELS'
+                            f'. {_SKIP_HINT}', path) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise BadImageError(f'{path}: cannot decode the image ({type(exc).__name__}: {exc}); the file '
                             f'is corrupt, truncated or not an image. {_SKIP_HINT}', path) from None
+    pil = _to_8bit(pil)
     if not color_type.endswith('_ignore_orientation') and color_type != 'unchanged':
         pil = ImageOps.exif_transpose(pil)  # cv2.IMREAD_COLOR applies EXIF orientation too
     if color_type.startswith('color'):
@@ -50,6 +54,20 @@ def _decode(content: bytes, path: str, color_type: str) -> np.ndarray:
         raise BadImageError(f'{path}: decoded to shape {img.shape}, expected (H, W, C) with C in 1..4. '
                             f"Load it with color_type='color' or 'grayscale'. {_SKIP_HINT}", path)
     return np.ascontiguousarray(img)
+
+
+def _to_8bit(pil: Image.Image) -> Image.Image:
+    """16-bit grayscale -> 8 bit by dropping the low byte, as cv2.imread (MMCV) does.
+
+    Pillow's own ``convert`` would clip every value above 255 (a nearly white image). 16-bit
+    RGB PNGs already open as 8-bit RGB the same way. Integer images that hold more than 16 bits
+    (32-bit TIFF) drop the low 24 bits.
+    """
+    if not (pil.mode.startswith('I;16') or pil.mode == 'I'):
+        return pil
+    arr = np.asarray(pil).astype(np.int64)
+    shift = 8 if pil.mode.startswith('I;16') or pil.format == 'PNG' or arr.max() < 65536 else 24
+    return Image.fromarray((np.clip(arr, 0, None) >> shift).clip(0, 255).astype(np.uint8), 'L')
 
 
 def read_image(path: str, color_type: str = 'color', channel_order: str = 'bgr') -> np.ndarray:

@@ -33,8 +33,9 @@ def save_stats_pkl(path: str | os.PathLike, state: dict) -> None:
 
 def load_stats_pkl(path: str | os.PathLike) -> dict:
     """Load a statistics pickle and normalise its key names to real_mean / real_cov."""
+    from ...fileio import safe_pickle_load
     with open(path, 'rb') as f:
-        state = dict(pickle.load(f))
+        state = dict(safe_pickle_load(f, path))   # a .pkl from elsewhere must not run code
     for mean_key, cov_key in (('mu', 'sigma'), ('mean', 'cov')):
         if 'real_mean' not in state and mean_key in state:
             state['real_mean'], state['real_cov'] = state[mean_key], state[cov_key]

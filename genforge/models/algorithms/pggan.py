@@ -212,24 +212,5 @@ class ProgressiveGrowingGAN(BaseGAN):
         return self._pack_samples(inputs, data_samples, noise, sample_model, sample_kwargs,
                                   fakes)
 
-    # -- temporary: BaseGAN's steps until the shared step contract lands --------------------
-    def train_discriminator(self, inputs: Any, data_samples: Any, optimizer_wrapper) -> dict:
-        real = self.get_real_imgs(inputs, data_samples)
-        with torch.no_grad():
-            fake, _ = self.generate(real.shape[0])
-        outputs = dict(real_imgs=real, fake_imgs=fake, disc_pred_fake=self.discriminate(fake),
-                       disc_pred_real=self.discriminate(real))
-        loss, log_vars = self.disc_loss(outputs)
-        optimizer_wrapper.update_params(loss)
-        return log_vars
-
-    def train_generator(self, inputs: Any, data_samples: Any, optimizer_wrapper) -> dict:
-        real = self.get_real_imgs(inputs, data_samples)
-        fake, _ = self.generate(real.shape[0])
-        loss, log_vars = self.gen_loss(dict(fake_imgs=fake,
-                                            disc_pred_fake_g=self.discriminate(fake)))
-        optimizer_wrapper.update_params(loss)
-        return log_vars
-
 
 __all__ = ['ProgressiveGrowingGAN']

@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from genforge.registry import MODELS
 from genforge.structures import DataSample
 
-from .base_gan import BaseGAN, ModelType
+from .base_gan import BaseGAN, ModelType, current_iteration
 
 logger = logging.getLogger(__name__)
 
@@ -192,7 +192,7 @@ class SinGAN(BaseGAN):
             for net in (self.generator, self.discriminator):
                 getattr(net, 'module', net).check_and_load_prev_weight(stage)
             for name in ('generator', 'discriminator'):
-                if optim_wrapper[f'{name}_{stage}']._accumulative_counts != 1:
+                if optim_wrapper[f'{name}_{stage}'].accumulative_counts != 1:
                     raise ValueError(f'SinGAN trains with batch size 1 and no gradient '
                                      f'accumulation: remove optim_wrapper.{name}.'
                                      f'accumulative_counts')
@@ -228,8 +228,7 @@ class SinGAN(BaseGAN):
 
     def train_step(self, data: dict, optim_wrapper) -> dict[str, Tensor]:
         from genforge.optim import OptimWrapperDict
-        from genforge.runner.message_hub import MessageHub
-        iteration = MessageHub.get_current_instance().get_info('iter', 0)
+        iteration = current_iteration()
         self._set_reals(self.data_preprocessor(data, True)['inputs'])
         self._start_stage(iteration, optim_wrapper)
         stage_wrappers = OptimWrapperDict(**{name: optim_wrapper[f'{name}_{self.curr_stage}']
@@ -296,24 +295,6 @@ class SinGAN(BaseGAN):
 
     def test_step(self, data: dict) -> list:
         return self(**self.data_preprocessor(data))
-
-    # -- temporary: BaseGAN's steps until the shared step contract lands --------------------
-    def train_discriminator(self, inputs: Any, data_samples: Any, optimizer_wrapper) -> dict:
-        real = self.get_real_imgs()
-        with torch.no_grad():
-            fake, _ = self.generate(real.shape[0])
-        loss, log_vars = self.disc_loss(dict(real_imgs=real, fake_imgs=fake,
-                                             disc_pred_fake=self.discriminate(fake),
-                                             disc_pred_real=self.discriminate(real)))
-        optimizer_wrapper.update_params(loss)
-        return log_vars
-
-    def train_generator(self, inputs: Any, data_samples: Any, optimizer_wrapper) -> dict:
-        fake, _ = self.generate(self.get_real_imgs().shape[0])
-        loss, log_vars = self.gen_loss(dict(fake_imgs=fake,
-                                            disc_pred_fake_g=self.discriminate(fake)))
-        optimizer_wrapper.update_params(loss)
-        return log_vars
 
 
 __all__ = ['SinGAN']

@@ -1,5 +1,6 @@
 """genforge.models.layers: one file per family; each module lists its names in __all__."""
 from .layer_builders import *  # noqa: F401,F403
+from .latent_sampling import *  # noqa: F401,F403
 from .conv_module import *  # noqa: F401,F403
 from .linear_module import *  # noqa: F401,F403
 from .upsample import *  # noqa: F401,F403
