@@ -229,6 +229,7 @@ class SinGAN(BaseGAN):
     def train_step(self, data: dict, optim_wrapper) -> dict[str, Tensor]:
         from genforge.optim import OptimWrapperDict
         iteration = current_iteration()
+        # the pyramid is needed before BaseGAN's step (which preprocesses again: one image)
         self._set_reals(self.data_preprocessor(data, True)['inputs'])
         self._start_stage(iteration, optim_wrapper)
         stage_wrappers = OptimWrapperDict(**{name: optim_wrapper[f'{name}_{self.curr_stage}']
