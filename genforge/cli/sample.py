@@ -1,4 +1,4 @@
-"""``genforge sample``: draw images from a trained generator into a PNG grid."""
+"""``genforge sample``: draw images from a trained generator or diffusion model into a PNG grid."""
 from __future__ import annotations
 
 import argparse
@@ -8,6 +8,8 @@ EXAMPLES = """Examples:
   genforge sample configs/dcgan/dcgan_1xb128-5epoches_lsun-bedroom-64x64.py ckpt.pth --out grid.png
   genforge sample my_cgan.py ckpt.pth --num 16 --label 3 --sample-model orig --save-dir samples/
   genforge sample configs/singan/singan_fish.py ckpt.pth --num 4 --size 48x96 --out fish.png
+  genforge sample configs/improved_ddpm/ddpm_cosine_hybird_timestep-4k_drop0.3_cifar10_32x32_b8x16_500k.py \
+      ckpt.pth --steps 50      # diffusion: 50 respaced steps instead of the full chain
 """
 
 
@@ -29,6 +31,9 @@ def add_parser(subparsers) -> None:
     p.add_argument('--size', type=_parse_size, default=None, metavar='HxW',
                    help='output size for models that generate at any size (SinGAN), e.g. 48x96')
     p.add_argument('--device', default='cpu', help='cpu or cuda[:N]')
+    p.add_argument('--steps', default=None,
+                   help='diffusion models: respaced sampling chain, e.g. 50 or ddim25 '
+                        '(default: the full chain of model.num_timesteps)')
     from ._common import add_cfg_options
     add_cfg_options(p)
     p.set_defaults(func=run)
@@ -79,8 +84,29 @@ def _mismatch(checkpoint: str, config: str, model):
                     f'matching: {", ".join(odd)}); sample with the checkpoint of this config')
 
 
+def is_diffusion(model) -> bool:
+    """Diffusion models sample through a chain of denoising steps (``sample_from_noise``)."""
+    return hasattr(model, 'sample_from_noise') and hasattr(model, 'schedule')
+
+
+def check_steps(model, steps: str | None) -> int | str | None:
+    """``--steps`` as the model's ``timestep_respacing`` (an int or 'ddimN')."""
+    from genforge.cli import CLIError
+    if steps is None:
+        return None
+    if not is_diffusion(model):
+        raise CLIError(f'--steps {steps}: {type(model).__name__} is not a diffusion model')
+    value = int(steps) if str(steps).isdigit() else str(steps)
+    count = value if isinstance(value, int) else int(value[4:]) \
+        if value.startswith('ddim') and value[4:].isdigit() else None
+    if count is None or not 2 <= count <= model.num_timesteps:
+        raise CLIError(f'--steps {steps}: give a number of steps in 2..{model.num_timesteps} '
+                       f'(model.num_timesteps) or ddimN')
+    return value
+
+
 def generate(model, num: int, sample_model: str, label: int | None, batch_size: int,
-             size: tuple[int, int] | None = None):
+             sample_kwargs: dict | None = None, size: tuple[int, int] | None = None):
     """``num`` samples as a list of DataSample with ``fake_img`` (``size``: (H, W) output)."""
     import torch
 
@@ -100,7 +126,8 @@ def generate(model, num: int, sample_model: str, label: int | None, batch_size: 
     with torch.no_grad():
         for start in range(0, num, batch_size):
             n = min(batch_size, num - start)
-            data = dict(inputs=dict(num_batches=n, sample_model=sample_model))
+            data = dict(inputs=dict(num_batches=n, sample_model=sample_model,
+                                    sample_kwargs=dict(sample_kwargs or {})))
             if size is not None:
                 data['inputs']['output_size'] = size
             if label is not None:
@@ -141,7 +168,13 @@ def run(args) -> int:
     if sample_model == 'ema' and not has_ema:
         from genforge.cli import CLIError
         raise CLIError('--sample-model ema: this model was trained without ema_config')
-    samples = generate(model, args.num, sample_model, args.label, args.batch_size, args.size)
+    steps = check_steps(model, args.steps)
+    if is_diffusion(model):
+        samples = _generate_with_progress(model, args.num, sample_model, args.label,
+                                          args.batch_size, steps)
+    else:
+        samples = generate(model, args.num, sample_model, args.label, args.batch_size,
+                           size=args.size)
     disp = sample_display_kwargs(model)
     imgs = torch.stack([s.fake_img.detach().float().cpu() for s in samples])
     imgs = imgs * disp['target_std'] + disp['target_mean']  # -> [0, 255]
@@ -154,3 +187,20 @@ def run(args) -> int:
             save_png(to_uint8_image(img, (0., 255.)), Path(args.save_dir) / f'{i:05d}.png')
     print(f'wrote {args.out} ({args.num} samples, sample_model={sample_model})')
     return 0
+
+
+def _generate_with_progress(model, num: int, sample_model: str, label: int | None,
+                            batch_size: int, steps: int | str | None) -> list:
+    """Diffusion sampling with a progress bar over the denoising steps of every batch."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    chain = len(model.get_schedule(timestep_respacing=steps).timestep_map)
+    batches = -(-num // batch_size)
+    with Progress(TextColumn('{task.description}'), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn()) as bar:
+        task = bar.add_task(f'denoising ({chain} steps x {batches} batches)',
+                            total=chain * batches)
+        kwargs = dict(progress=lambda done, total: bar.advance(task))
+        if steps is not None:
+            kwargs['timestep_respacing'] = steps
+        return generate(model, num, sample_model, label, batch_size, kwargs)

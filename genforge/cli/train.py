@@ -28,7 +28,8 @@ def add_parser(subparsers) -> None:
                    help='start from iteration 0 even though work_dir holds checkpoints of an '
                         'earlier run (they are replaced)')
     p.add_argument('--amp', action='store_true',
-                   help='mixed precision: optim_wrapper -> AmpOptimWrapper (bf16 on CPU)')
+                   help='mixed precision: optim_wrapper -> AmpOptimWrapper (CUDA: fp16 + '
+                        'GradScaler; CPU: bf16 where native (AVX512-BF16/AMX), else fp32)')
     p.add_argument('--seed', type=int, default=None, help='random seed (randomness.seed)')
     p.add_argument('--deterministic', action='store_true', help='deterministic algorithms')
     p.add_argument('--launcher', choices=['none', 'pytorch'], default='none',

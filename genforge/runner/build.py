@@ -63,7 +63,8 @@ def build_dataloader(dataloader: DataLoader | dict, seed: int | None = None,
             batch_sampler, default_args=dict(sampler=sampler, batch_size=batch_size),
             key_path=f'{key_path}.batch_sampler')
     collate_fn = _build_collate(cfg.pop('collate_fn', dict(type='pseudo_collate')), key_path)
-    num_workers = int(cfg.get('num_workers', 0))
+    num_workers = _fit_num_workers(int(cfg.get('num_workers', 0)), key_path)
+    cfg['num_workers'] = num_workers
     if num_workers == 0:
         # DataLoader refuses persistent_workers/prefetch_factor without workers.
         cfg.pop('persistent_workers', None)
@@ -84,6 +85,27 @@ def build_dataloader(dataloader: DataLoader | dict, seed: int | None = None,
                           worker_init_fn=init_fn, **cfg)
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, collate_fn=collate_fn,
                       worker_init_fn=init_fn, **cfg)
+
+
+def usable_cpus() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _fit_num_workers(num_workers: int, key_path: str) -> int:
+    """At most one worker per usable core (per local rank): MMagic configs ask for 4-8 workers,
+    which on a 2-core machine compete with the training step and start slower than they help."""
+    local_ranks = int(os.environ.get('LOCAL_WORLD_SIZE', '1') or 1)
+    cap = max(1, usable_cpus() // max(local_ranks, 1))
+    if num_workers > cap:
+        logger.info('%s.num_workers=%d > %d usable CPU cores%s: using %d workers', key_path,
+                    num_workers, usable_cpus(),
+                    f' / {local_ranks} local ranks' if local_ranks > 1 else '', cap)
+        return cap
+    return num_workers
 
 
 def _build_collate(collate_cfg: Any, key_path: str):

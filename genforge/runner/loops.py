@@ -14,6 +14,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from genforge.models.wrappers import unwrap_model
+from genforge.optim.amp import autocast_for
 from genforge.registry import LOOPS
 
 from .data_iter import TrainDataIter
@@ -250,7 +251,8 @@ class ValLoop(BaseLoop):
         """One batch: the model predicts (or generates), ``metrics`` (default: all) consume."""
         runner, mode = self.runner, self.mode
         runner.call_hook(f'before_{mode}_iter', batch_idx=idx, data_batch=data_batch)
-        with torch.autocast(device_type=_device_type(runner.model), enabled=self.fp16):
+        # fp16 on CUDA, bf16 on a CPU with native bf16, fp32 (no autocast) on other CPUs
+        with autocast_for(_device_type(runner.model), enabled=self.fp16):
             outputs = getattr(runner.model, f'{mode}_step')(data_batch)
         self.evaluator.process(outputs, data_batch, metrics)
         runner.call_hook(f'after_{mode}_iter', batch_idx=idx, data_batch=data_batch,

@@ -17,3 +17,5 @@ from .mae import *  # noqa: F401,F403
 from .pggan import *  # noqa: F401,F403
 from .singan import *  # noqa: F401,F403
 from .pe_singan import *  # noqa: F401,F403
+from .diffusion_schedule import *  # noqa: F401,F403
+from .basic_gaussian_diffusion import *  # noqa: F401,F403

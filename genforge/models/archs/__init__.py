@@ -19,3 +19,4 @@ from .necks import *  # noqa: F401,F403
 from .pggan import *  # noqa: F401,F403
 from .singan import *  # noqa: F401,F403
 from .pe_singan import *  # noqa: F401,F403
+from .denoising_unet import *  # noqa: F401,F403

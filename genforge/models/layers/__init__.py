@@ -11,3 +11,4 @@ from .conditional_bn import *  # noqa: F401,F403
 from .equalized_lr import *  # noqa: F401,F403
 from .pggan_blocks import *  # noqa: F401,F403
 from .positional_encoding import *  # noqa: F401,F403
+from .denoising_blocks import *  # noqa: F401,F403
