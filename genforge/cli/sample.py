@@ -7,6 +7,7 @@ from pathlib import Path
 EXAMPLES = """Examples:
   genforge sample configs/dcgan/dcgan_1xb128-5epoches_lsun-bedroom-64x64.py ckpt.pth --out grid.png
   genforge sample my_cgan.py ckpt.pth --num 16 --label 3 --sample-model orig --save-dir samples/
+  genforge sample configs/singan/singan_fish.py ckpt.pth --num 4 --size 48x96 --out fish.png
   genforge sample configs/improved_ddpm/ddpm_cosine_hybird_timestep-4k_drop0.3_cifar10_32x32_b8x16_500k.py \
       ckpt.pth --steps 50      # diffusion: 50 respaced steps instead of the full chain
 """
@@ -27,6 +28,8 @@ def add_parser(subparsers) -> None:
     p.add_argument('--label', type=int, default=None, help='class label for conditional GANs')
     p.add_argument('--save-dir', default=None, help='also write each image as a PNG here')
     p.add_argument('--batch-size', type=int, default=16)
+    p.add_argument('--size', type=_parse_size, default=None, metavar='HxW',
+                   help='output size for models that generate at any size (SinGAN), e.g. 48x96')
     p.add_argument('--device', default='cpu', help='cpu or cuda[:N]')
     p.add_argument('--steps', default=None,
                    help='diffusion models: respaced sampling chain, e.g. 50 or ddim25 '
@@ -34,6 +37,13 @@ def add_parser(subparsers) -> None:
     from ._common import add_cfg_options
     add_cfg_options(p)
     p.set_defaults(func=run)
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    parts = text.lower().split('x')
+    if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise argparse.ArgumentTypeError(f'--size {text!r}: use HEIGHTxWIDTH, e.g. 48x96')
+    return int(parts[0]), int(parts[1])
 
 
 def build_model_from_checkpoint(config: str, checkpoint: str, cfg_options=None, device='cpu'):
@@ -96,14 +106,18 @@ def check_steps(model, steps: str | None) -> int | str | None:
 
 
 def generate(model, num: int, sample_model: str, label: int | None, batch_size: int,
-             sample_kwargs: dict | None = None):
-    """``num`` samples as a list of DataSample with ``fake_img``."""
+             sample_kwargs: dict | None = None, size: tuple[int, int] | None = None):
+    """``num`` samples as a list of DataSample with ``fake_img`` (``size``: (H, W) output)."""
     import torch
 
     from genforge.structures import DataSample
     if label is not None and not getattr(model, 'num_classes', 0):
         from genforge.cli import CLIError
         raise CLIError(f'--label {label}: {type(model).__name__} is not a conditional GAN')
+    if size is not None and not getattr(model, 'supports_output_size', False):
+        from genforge.cli import CLIError
+        raise CLIError(f'--size: {type(model).__name__} generates at its trained size only '
+                       f'(--size is for SinGAN-style models)')
     if label is not None and not 0 <= label < model.num_classes:
         from genforge.cli import CLIError
         raise CLIError(f'--label {label}: {type(model).__name__} has {model.num_classes} classes '
@@ -114,6 +128,8 @@ def generate(model, num: int, sample_model: str, label: int | None, batch_size: 
             n = min(batch_size, num - start)
             data = dict(inputs=dict(num_batches=n, sample_model=sample_model,
                                     sample_kwargs=dict(sample_kwargs or {})))
+            if size is not None:
+                data['inputs']['output_size'] = size
             if label is not None:
                 data['data_samples'] = [DataSample().set_gt_label(label) for _ in range(n)]
             out = model.val_step(data)
@@ -157,7 +173,8 @@ def run(args) -> int:
         samples = _generate_with_progress(model, args.num, sample_model, args.label,
                                           args.batch_size, steps)
     else:
-        samples = generate(model, args.num, sample_model, args.label, args.batch_size)
+        samples = generate(model, args.num, sample_model, args.label, args.batch_size,
+                           size=args.size)
     disp = sample_display_kwargs(model)
     imgs = torch.stack([s.fake_img.detach().float().cpu() for s in samples])
     imgs = imgs * disp['target_std'] + disp['target_mean']  # -> [0, 255]

@@ -18,6 +18,7 @@ from ._migrate_data import (
     migrate_optimizer,
     rename_pipeline_var,
 )
+from ._migrate_multiscale import MULTISCALE_TYPES, finish_multiscale, migrate_multiscale_model
 from ._migrate_translation import finish_translation, is_translation, migrate_translation_model
 
 __all__ = ['migrate_config', 'MigrationError', 'find_0x_markers', 'convert_pipeline']
@@ -59,6 +60,9 @@ _DROPPED_HOOKS = ('PGGANFetchDataHook', 'PetrelUploadHook')
 def find_0x_markers(cfg: dict) -> list[str]:
     """The 0.x-only keys/types present in ``cfg`` (empty for a 1.x config)."""
     found = [k for k in _0X_KEYS if k in cfg]
+    train_cfg = cfg.get('train_cfg')
+    if 'total_iters' in found and isinstance(train_cfg, dict) and 'max_iters' in train_cfg:
+        found.remove('total_iters')  # MMagic's SinGAN configs compute max_iters from it
     model = cfg.get('model') or {}
     # 1.x GANs define their loss themselves; 1.x SRGAN/ESRGAN keep gan_loss next to pixel_loss
     if isinstance(model, dict) and (model.get('type') in _0X_MODEL_TYPES or 'gan_loss' in model
@@ -86,8 +90,12 @@ def migrate_config(cfg_dict: dict) -> tuple[dict, list[str]]:
     new: dict[str, Any] = {'default_scope': 'mmgen' if is_gan else 'mmedit'}
     runner = _migrate_runner(old, new, notes, is_gan)
     translation = is_translation(old.get('model'))
+    family = (old.get('model') or {}).get('type')
     if translation:
         new['model'] = migrate_translation_model(old.pop('model'), old_train_cfg, notes)
+    elif family in MULTISCALE_TYPES:  # PGGAN / SinGAN: schedules move from train_cfg to the model
+        new['model'] = migrate_multiscale_model(old.pop('model'), old_train_cfg, old_test_cfg,
+                                                old, notes)
     elif old.get('model'):
         new['model'] = _migrate_model(old.pop('model'), old_train_cfg, old_test_cfg, old, notes)
     migrate_data(old, new, notes, is_gan)
@@ -97,6 +105,8 @@ def migrate_config(cfg_dict: dict) -> tuple[dict, list[str]]:
     _migrate_hooks(old, new, notes, is_gan)
     _migrate_ddp(old, new, notes, is_gan, runner)
     _migrate_runtime(old, new, notes)
+    if family in MULTISCALE_TYPES:
+        finish_multiscale(family, old_train_cfg, new, notes)
     if (new.get('model') or {}).get('type') in _DIFFUSION_MODELS:
         _finish_diffusion(new, notes)
     if translation:

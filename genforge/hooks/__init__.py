@@ -10,3 +10,5 @@ from .progress import ProgressBarHook  # noqa: F401
 from .runtime_info_hook import RuntimeInfoHook  # noqa: F401
 from .sampler_seed_hook import DistSamplerSeedHook  # noqa: F401
 from .visualization_hook import BasicVisualizationHook, VisualizationHook  # noqa: F401
+from .pggan_fetch_data_hook import PGGANFetchDataHook  # noqa: F401
+from .pickle_data_hook import PickleDataHook  # noqa: F401

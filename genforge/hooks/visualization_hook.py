@@ -25,8 +25,9 @@ class VisualizationHook(Hook):
 
     priority = 'NORMAL'
     # 'Translation' / 'TranslationVal': translate the first n_samples images of the train / val
-    # dataset (MMagic's translation configs)
-    SUPPORTED_VIS_TYPES = ('GAN', 'Translation', 'TranslationVal')
+    # dataset (MMagic's translation configs); 'Noise' (PGGAN configs) and 'SinGAN' sample like
+    # 'GAN': noise in, fake_img out
+    SUPPORTED_VIS_TYPES = ('GAN', 'Noise', 'SinGAN', 'Translation', 'TranslationVal')
 
     def __init__(self, interval: int = 1000, vis_kwargs_list: dict | Sequence[dict] | None = None,
                  fixed_input: bool = True, n_samples: int = 64, n_row: int | None = 8,
@@ -108,6 +109,10 @@ class VisualizationHook(Hook):
                 if target_keys is None:
                     target_keys = (['ema.fake_img', 'orig.fake_img'] if sample_model == 'ema/orig'
                                    else ['fake_img'])
+                # MMagic's target_keys=['ema', 'orig'] name the sub-samples' fake_img
+                target_keys = [f'{k}.fake_img' if k in ('ema', 'orig') else k
+                               for k in ([target_keys] if isinstance(target_keys, str)
+                                         else target_keys)]
                 samples = self.sample(module, self.n_samples, sample_model, noise, labels)
                 kw = {**sample_display_kwargs(module), **kw}
                 runner.visualizer.add_datasample(name, gen_samples=samples, target_keys=target_keys,

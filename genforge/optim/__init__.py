@@ -7,6 +7,7 @@ from .constructors import (  # noqa: F401
     build_optim_wrapper,
 )
 from .lars import LARS  # noqa: F401
+from .multi_scale_constructors import PGGANOptimWrapperConstructor, SinGANOptimWrapperConstructor  # noqa: F401,E501
 from .lr_momentum_schedulers import *  # noqa: F401,F403
 from .optim_wrapper import AmpOptimWrapper, OptimWrapper, OptimWrapperDict  # noqa: F401
 from .schedulers import *  # noqa: F401,F403

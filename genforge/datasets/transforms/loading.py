@@ -219,6 +219,8 @@ def preload_decoded(transforms: list, data_infos) -> int:
                     continue
                 num += 1
     return num
+
+
 @TRANSFORMS.register_module()
 class LoadPairedImageFromFile(LoadImageFromFile):
     """Load an A|B image (two square halves side by side) and split it into two domains.

@@ -16,6 +16,9 @@ from .vision_transformer import *  # noqa: F401,F403
 from .resnet import *  # noqa: F401,F403
 from .mae_vit import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
+from .pggan import *  # noqa: F401,F403
+from .singan import *  # noqa: F401,F403
+from .pe_singan import *  # noqa: F401,F403
 from .denoising_unet import *  # noqa: F401,F403
 from .pix2pix import *  # noqa: F401,F403
 from .cyclegan import *  # noqa: F401,F403
