@@ -32,8 +32,8 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
+    from genforge.checkpoint import export_safetensors
     from genforge.cli import CLIError
-    from genforge.runner.checkpoint import export_safetensors
 
     from ._common import check_file
     check_file(args.checkpoint, 'checkpoint')

@@ -63,10 +63,10 @@ def build_restorer(cfg, checkpoint: str, device: str):
     import torch
 
     import genforge.models  # noqa: F401  (registers the models)
+    from genforge.checkpoint import load_checkpoint
     from genforge.cli import CLIError
     from genforge.config.config_dict import to_plain
     from genforge.registry import MODELS
-    from genforge.runner.checkpoint import load_checkpoint
 
     if 'model' not in cfg:
         raise CLIError('the config has no "model" key')

@@ -49,8 +49,8 @@ def _parse_size(text: str) -> tuple[int, int]:
 def build_model_from_checkpoint(config: str, checkpoint: str, cfg_options=None, device='cpu'):
     """Build ``cfg.model`` and load ``checkpoint`` (strict), in eval mode."""
     import genforge.models  # noqa: F401  registers every model
+    from genforge.checkpoint import load_checkpoint
     from genforge.registry import MODELS, import_custom_modules
-    from genforge.runner.checkpoint import load_checkpoint
 
     from ._common import check_file, load_config
     cfg = load_config(config, cfg_options)
@@ -71,8 +71,8 @@ def build_model_from_checkpoint(config: str, checkpoint: str, cfg_options=None, 
 
 def _mismatch(checkpoint: str, config: str, model):
     """One line for a checkpoint whose weights are not exactly this config's model."""
+    from genforge.checkpoint import _extract_state_dict, _load_checkpoint
     from genforge.cli import CLIError
-    from genforge.runner.checkpoint import _extract_state_dict, _load_checkpoint
     from genforge.runner.resume import held_model
     ckpt = _load_checkpoint(checkpoint)
     state = {k.removeprefix('module.'): v for k, v in _extract_state_dict(ckpt, checkpoint).items()}

@@ -80,11 +80,11 @@ def build_translator(cfg, checkpoint: str, device: str):
     import torch
 
     import genforge.models  # noqa: F401  (registers the models)
+    from genforge.checkpoint import load_state_dict_from_file
     from genforge.cli import CLIError
     from genforge.config.config_dict import to_plain
     from genforge.models.algorithms.base_translation_model import BaseTranslationModel
     from genforge.registry import MODELS
-    from genforge.runner.checkpoint import load_state_dict_from_file
 
     if 'model' not in cfg:
         raise CLIError('the config has no "model" key')

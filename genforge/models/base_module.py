@@ -111,11 +111,11 @@ def orthogonal_initializer(module: nn.Module, gain: float = 1., bias: float = 0.
 def pretrained_initializer(module: nn.Module, checkpoint: str, prefix: str | None = None,
                            map_location: str = 'cpu', **_) -> None:
     # Imported lazily: the runner package imports models.
-    from genforge.runner.checkpoint import load_checkpoint
+    from genforge.checkpoint import load_checkpoint
     if prefix is None:
         load_checkpoint(module, checkpoint, map_location=map_location, strict=False)
     else:
-        from genforge.runner.checkpoint import load_state_dict_from_file
+        from genforge.checkpoint import load_state_dict_from_file
         state = load_state_dict_from_file(checkpoint, map_location=map_location)
         prefix = prefix if prefix.endswith('.') else prefix + '.'
         sub = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}

@@ -29,7 +29,7 @@ def _has_batch_norm(model: nn.Module) -> bool:
 def _log_scalar(key: str, value: Tensor) -> None:
     """Send a scalar to the runner's MessageHub when there is one (the runner is optional)."""
     try:
-        from genforge.runner.message_hub import MessageHub
+        from genforge.message_hub import MessageHub
     except ImportError:
         return
     try:

@@ -1,5 +1,5 @@
 """genforge.runner: Runner, loops, MessageHub, LogProcessor and checkpoint helpers."""
-from .checkpoint import (  # noqa: F401
+from genforge.checkpoint import (  # noqa: F401
                          find_latest_checkpoint,
                          load_checkpoint,
                          load_state_dict,
@@ -18,7 +18,7 @@ from .loops import (  # noqa: F401
                          TestLoop,
                          ValLoop,
 )
-from .message_hub import HistoryBuffer, MessageHub  # noqa: F401
+from genforge.message_hub import HistoryBuffer, MessageHub  # noqa: F401
 from .resume import find_resume_checkpoint  # noqa: F401
 from .runner import Runner  # noqa: F401
 from .utils import set_random_seed  # noqa: F401

@@ -12,7 +12,7 @@ import os
 import re
 from typing import Any
 
-from .checkpoint import _load_checkpoint
+from genforge.checkpoint import _load_checkpoint
 
 logger = logging.getLogger('genforge.runner')
 

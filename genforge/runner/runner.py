@@ -16,6 +16,15 @@ import torch
 from torch import nn
 
 import genforge
+from genforge.checkpoint import (
+    _extract_state_dict,
+    _load_checkpoint,
+    check_finite_weights,
+    get_state_dict,
+    load_state_dict,
+    save_checkpoint,
+    weights_to_cpu,
+)
 from genforge.dist import (
     broadcast_object,
     get_rank,
@@ -25,20 +34,11 @@ from genforge.dist import (
     is_main_process,
 )
 from genforge.hooks.hook import Hook, get_priority
+from genforge.message_hub import MessageHub
 from genforge.models.wrappers import unwrap_model
 from genforge.registry import LOOPS, MODEL_WRAPPERS, MODELS, VISUALIZERS, import_custom_modules
 
 from . import build as _build
-from .checkpoint import (
-    _extract_state_dict,
-    _load_checkpoint,
-    check_finite_weights,
-    get_state_dict,
-    load_state_dict,
-    save_checkpoint,
-    weights_to_cpu,
-)
-from .message_hub import MessageHub
 from .resume import (
     check_coverage,
     check_fresh_start,

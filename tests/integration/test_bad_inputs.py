@@ -26,7 +26,7 @@ from genforge.config import Config
 from genforge.models import BaseModel
 from genforge.registry import DATASETS
 from genforge.runner import Runner
-from genforge.runner.checkpoint import load_checkpoint, save_checkpoint
+from genforge.checkpoint import load_checkpoint, save_checkpoint
 from genforge.structures import DataSample
 
 
@@ -176,7 +176,7 @@ def _other_arch(path):
 
 
 def _resume_safetensors(tmp_path):
-    from genforge.runner.checkpoint import export_safetensors
+    from genforge.checkpoint import export_safetensors
     export_safetensors(_small_net(), str(tmp_path / 'w.safetensors'))
     cfg = _gan_cfg(tmp_path / 'work')
     cfg['resume'] = str(tmp_path / 'w.safetensors')
@@ -184,7 +184,7 @@ def _resume_safetensors(tmp_path):
 
 
 def _truncated_safetensors(tmp_path):
-    from genforge.runner.checkpoint import export_safetensors
+    from genforge.checkpoint import export_safetensors
     path = tmp_path / 'w.safetensors'
     export_safetensors(_small_net(), str(path))
     path.write_bytes(path.read_bytes()[:40])

@@ -252,8 +252,9 @@ def test_resume_from_same_checkpoint_on_all_ranks(runs):
     assert _max_diff(probes[0]['state'], probes[1]['state'], params) == 0.0
     ckpt = torch.load(gan_dir / 'iter_6.pth', weights_only=True)
     assert ckpt['meta']['iter'] == 6
-    saved = {k.replace('.module.', '.', 1) if '.module.' in k else k: v
-             for k, v in ckpt['state_dict'].items()}
+    saved = ckpt['state_dict']
+    # the checkpoint holds the plain model's keys, not the DDP wrappers' 'generator.module.*'
+    assert not any('.module.' in k for k in saved)
     probe = {k.replace('.module.', '.', 1) if '.module.' in k else k: v
              for k, v in probes[0]['state'].items()}
     assert _max_diff(saved, probe) == 0.0

@@ -32,7 +32,7 @@ import torch
 torch.set_num_threads(1)
 from genforge.hooks import CheckpointHook
 from genforge.runner import MessageHub
-from genforge.runner.checkpoint import find_latest_checkpoint, save_checkpoint
+from genforge.checkpoint import find_latest_checkpoint, save_checkpoint
 
 WORK = sys.argv[1]
 WEIGHTS = torch.randn({SHAPE}, generator=torch.Generator().manual_seed(0))

@@ -138,7 +138,7 @@ def test_resume_from_bare_state_dict_is_refused(run2, tmp_path):
 
 def test_resume_with_other_models_checkpoint_is_one_line(run2, tmp_path):
     cfg, work = _copy_run(run2, tmp_path)
-    from genforge.runner.checkpoint import save_checkpoint
+    from genforge.checkpoint import save_checkpoint
     other = torch.nn.Sequential(torch.nn.Linear(3, 4))
     save_checkpoint(dict(meta=dict(iter=5, cfg="model = dict(type='SRCNNNet')"),
                          state_dict=other.state_dict()), str(tmp_path / 'other.pth'))
@@ -211,7 +211,7 @@ def sr(tmp_path):
     import genforge.models  # noqa: F401
     from genforge.config import Config
     from genforge.registry import MODELS
-    from genforge.runner.checkpoint import save_checkpoint
+    from genforge.checkpoint import save_checkpoint
     torch.manual_seed(0)
     cfg = tmp_path / 'sr.py'
     cfg.write_text(SR_CONFIG)
@@ -450,7 +450,7 @@ def test_checkpoint_with_nan_weights_is_never_written(tmp_path):
 
 # -- wrong results without a word ------------------------------------------------------------------
 def _other_model_checkpoint(path: Path) -> None:
-    from genforge.runner.checkpoint import save_checkpoint
+    from genforge.checkpoint import save_checkpoint
     other = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.Conv2d(4, 1, 3))
     save_checkpoint(dict(meta=dict(iter=9, cfg="model = dict(type='EDSRNet')"),
                          state_dict=other.state_dict()), str(path))
@@ -512,11 +512,11 @@ def test_save_hitting_the_file_size_limit_is_one_clear_line(run2, tmp_path):
 
 
 def test_ctrl_c_during_save_says_interrupted(tmp_path, monkeypatch):
-    from genforge.runner.checkpoint import save_checkpoint
+    from genforge.checkpoint import save_checkpoint
     path = tmp_path / 'iter_1.pth'
     save_checkpoint({'w': torch.zeros(3)}, str(path))
     before = path.read_bytes()
-    import genforge.runner.checkpoint as ckpt_module
+    import genforge.checkpoint as ckpt_module
     real_open = ckpt_module.atomic_open
 
     class CtrlCFile:
@@ -692,7 +692,7 @@ def test_demo_does_not_overwrite_a_real_runs_checkpoints(run2, tmp_path):
 def test_sample_label_out_of_range_is_one_line(tmp_path):
     import genforge.models  # noqa: F401
     from genforge.registry import MODELS
-    from genforge.runner.checkpoint import save_checkpoint
+    from genforge.checkpoint import save_checkpoint
     model_cfg = dict(type='SNGAN', num_classes=3, noise_size=16,
                      data_preprocessor=dict(type='DataPreprocessor'),
                      generator=dict(type='SNGANGenerator', output_scale=32, base_channels=8),

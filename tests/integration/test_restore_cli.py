@@ -7,7 +7,7 @@ from PIL import Image
 import genforge.models  # noqa: F401
 from genforge.cli import main
 from genforge.registry import MODELS
-from genforge.runner.checkpoint import save_checkpoint
+from genforge.checkpoint import save_checkpoint
 
 CONFIG = """
 scale = 2

@@ -41,7 +41,7 @@ def get_valid_noise_size(noise_size: int | None, generator: ModelType) -> int | 
 def current_iteration() -> int:
     """The 0-based training iteration that the train loop wrote before calling ``train_step``
     (0 outside a Runner)."""
-    from genforge.runner.message_hub import MessageHub
+    from genforge.message_hub import MessageHub
     return MessageHub.get_current_instance().get_info('iter', 0)
 
 

@@ -146,7 +146,7 @@ class BasicGaussianDiffusion(BaseModel):
     # -- training ---------------------------------------------------------------------------
     def train_step(self, data: dict, optim_wrapper) -> dict[str, Tensor]:
         """Preprocess -> diffuse real images at random t -> denoise -> losses -> step -> EMA."""
-        from genforge.runner.message_hub import MessageHub
+        from genforge.message_hub import MessageHub
         curr_iter = MessageHub.get_current_instance().get_info('iter', 0)
         data = self.data_preprocessor(data, True)
         real_imgs = get_real_imgs(data['inputs'], data.get('data_samples'))

@@ -228,7 +228,7 @@ class DenoisingUnet(BaseModule):
         if self._is_init:
             return
         if isinstance(self.pretrained, str):
-            from genforge.runner.checkpoint import load_checkpoint
+            from genforge.checkpoint import load_checkpoint
             load_checkpoint(self, self.pretrained, map_location='cpu', strict=False)
         else:
             for name, m in self.named_modules():

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from genforge.runner.checkpoint import (
+from genforge.checkpoint import (
     check_plain,
     load_checkpoint,
     load_state_dict_from_file,

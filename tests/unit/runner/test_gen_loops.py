@@ -10,7 +10,7 @@ from genforge.evaluation.evaluator import Evaluator
 from genforge.evaluation.inception import InceptionV3FID
 from genforge.registry import LOOPS, MODELS
 from genforge.runner.build import build_evaluator
-from genforge.runner.message_hub import MessageHub
+from genforge.message_hub import MessageHub
 from genforge.structures import DataSample
 
 

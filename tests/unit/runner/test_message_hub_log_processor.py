@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from genforge.runner import LogProcessor, MessageHub
-from genforge.runner.message_hub import HistoryBuffer
+from genforge.message_hub import HistoryBuffer
 
 
 def test_history_buffer_matches_numpy():

@@ -8,7 +8,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from genforge.cli import main
-from genforge.runner.checkpoint import (
+from genforge.checkpoint import (
     export_safetensors,
     load_checkpoint,
     load_state_dict_from_file,

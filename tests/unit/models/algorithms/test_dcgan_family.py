@@ -12,7 +12,7 @@ from genforge.models import BaseConditionalGAN, BaseGAN
 from genforge.models.archs import WGANGPDiscriminator, WGANGPGenerator
 from genforge.optim.optim_wrapper import OptimWrapper, OptimWrapperDict
 from genforge.registry import MODELS
-from genforge.runner.message_hub import MessageHub
+from genforge.message_hub import MessageHub
 from genforge.structures import DataSample
 
 TINY = {

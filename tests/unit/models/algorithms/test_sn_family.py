@@ -10,7 +10,7 @@ import torch.nn.functional as F
 import genforge.models  # noqa: F401  (registers everything)
 from genforge.optim import OptimWrapper, OptimWrapperDict
 from genforge.registry import MODELS
-from genforge.runner.message_hub import MessageHub
+from genforge.message_hub import MessageHub
 from genforge.structures import DataSample
 
 REF = Path(__file__).resolve().parents[3] / 'data' / 'state_dicts' / 'mmagic'

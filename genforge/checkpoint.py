@@ -18,7 +18,6 @@ import torch
 from torch import nn
 
 from genforge.fileio import atomic_open
-from genforge.models.wrappers import unwrap_model
 
 logger = logging.getLogger(__name__)
 
@@ -52,12 +51,41 @@ def weights_to_cpu(state_dict: dict) -> OrderedDict:
 
 
 def get_state_dict(module: nn.Module) -> OrderedDict:
-    """``module.state_dict()``, unwrapping DDP-style wrappers (``.module``)."""
-    from genforge.registry import MODEL_WRAPPERS
-    wrappers = tuple(c for c in MODEL_WRAPPERS.module_dict.values() if isinstance(c, type))
-    if isinstance(module, (nn.parallel.DistributedDataParallel, nn.DataParallel, *wrappers)):
-        module = module.module
-    return module.state_dict()
+    """``module.state_dict()`` without DDP-style wrappers, around the model or around its
+    submodules (MMSeparateDistributedDataParallel wraps G and D): the keys are the plain
+    model's, so a checkpoint trained on several GPUs loads strictly into one process."""
+    from genforge.models.wrappers import unwrap_model
+    module = unwrap_model(module)
+    wrapped = _wrapped_prefixes(module)
+    state = module.state_dict()
+    if not wrapped:
+        return state
+    out = OrderedDict()
+    for key, value in state.items():
+        for prefix in wrapped:
+            if key.startswith(prefix + 'module.'):
+                key = prefix + key[len(prefix) + len('module.'):]  # 'generator.module.x' -> ...
+                break
+        out[key] = value
+    return out
+
+
+def _wrapped_prefixes(module: nn.Module) -> list[str]:
+    """'generator.' for each submodule held in a DDP-style wrapper (its keys gain 'module.')."""
+    from genforge.models.wrappers import is_model_wrapper
+    return [name + '.' for name, m in module.named_modules() if name and is_model_wrapper(m)]
+
+
+def _into_wrapped(state_dict: dict, prefixes: list[str]) -> dict:
+    """Plain keys ('generator.x') -> the wrapped model's keys ('generator.module.x')."""
+    out = OrderedDict()
+    for key, value in state_dict.items():
+        for prefix in prefixes:
+            if key.startswith(prefix) and not key.startswith(prefix + 'module.'):
+                key = prefix + 'module.' + key[len(prefix):]
+                break
+        out[key] = value
+    return out
 
 
 def save_checkpoint(checkpoint: dict, filename: str) -> None:
@@ -242,6 +270,9 @@ def load_state_dict(module: nn.Module, state_dict: dict, strict: bool = False,
                     logger: logging.Logger | None = None) -> tuple[list[str], list[str]]:
     """Load ``state_dict``; report missing/unexpected/mismatched keys (raise when ``strict``)."""
     log = logger or logging.getLogger(__name__)
+    prefixes = _wrapped_prefixes(module)
+    if prefixes:  # checkpoints hold plain keys; G/D may sit in DDP wrappers here
+        state_dict = _into_wrapped(state_dict, prefixes)
     own = module.state_dict()
     mismatched = [f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
                   for k, v in state_dict.items()
@@ -282,6 +313,7 @@ def load_checkpoint(model: nn.Module, filename: str, map_location: Any = 'cpu',
         state_dict = OrderedDict((re.sub(pattern, repl, k), v) for k, v in state_dict.items())
     if metadata is not None:
         state_dict._metadata = metadata
+    from genforge.models.wrappers import unwrap_model
     target = unwrap_model(model)
     try:
         load_state_dict(target, state_dict, strict=strict)
