@@ -10,3 +10,4 @@ from .progress import ProgressBarHook  # noqa: F401
 from .runtime_info_hook import RuntimeInfoHook  # noqa: F401
 from .sampler_seed_hook import DistSamplerSeedHook  # noqa: F401
 from .visualization_hook import BasicVisualizationHook, VisualizationHook  # noqa: F401
+from .vis_samplers import VIS_KWARGS_MAPPING, build_vis_sampler  # noqa: F401
