@@ -114,7 +114,8 @@ class Visualizer:
         """Tile the ``target_keys`` images of ``gen_samples`` into one grid and save it.
 
         Each image is mapped back to pixels as ``img * target_std + target_mean``; with several
-        keys (e.g. ``['ema.fake_img', 'orig.fake_img']``) each key fills its own rows.
+        keys (e.g. ``['ema.fake_img', 'orig.fake_img']``, or MMagic's ``['ema', 'orig']``) each
+        key fills its own rows.
         """
         if target_keys is None:
             target_keys = ['fake_img']
@@ -123,6 +124,9 @@ class Visualizer:
         rows = []
         for key in target_keys:
             imgs = [_get_nested(s, key) for s in gen_samples]
+            # a sub-sample key ('ema', 'orig', as MMagic's BigGAN configs give) means its image
+            imgs = [_get_nested(i, 'fake_img') if i is not None and not isinstance(
+                i, (torch.Tensor, np.ndarray)) else i for i in imgs]
             if any(img is None for img in imgs):
                 raise KeyError(f'add_datasample: some samples have no {key!r}; available: '
                                f'{list(getattr(gen_samples[0], "keys", lambda: [])())}')

@@ -179,3 +179,28 @@ def test_grids_are_saved_as_images(tmp_path):
     from PIL import Image
     img = np.asarray(Image.open(png))
     assert img.ndim == 3 and img.shape[0] > img.shape[1]  # 2 keys x 4 samples, 2 per row
+
+
+def test_noise_ema_orig_rows_with_mmagic_target_keys(tmp_path):
+    """The BigGAN configs' entry: sample_model='ema/orig', target_keys=['ema', 'orig']."""
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='DCGAN', noise_size=8, data_preprocessor=dict(type='DataPreprocessor'),
+        ema_config=dict(interval=1, momentum=0.5),
+        generator=dict(type='DCGANGenerator', output_scale=8, out_channels=3, base_channels=8),
+        discriminator=dict(type='DCGANDiscriminator', input_scale=8, output_scale=4,
+                           in_channels=3, out_channels=1, base_channels=8)))
+    with torch.no_grad():  # make EMA and original generators differ
+        for p in model.generator_ema.parameters():
+            p.add_(0.5)
+    runner = _runner(model, tmp_path)
+    hook = VisualizationHook(n_samples=4, n_row=4, vis_kwargs_list=dict(
+        type='Noise', name='fake_img', sample_model='ema/orig', target_keys=['ema', 'orig']))
+    hook.vis_sample(runner, step=1)
+    (call,) = runner.visualizer.calls
+    samples = call['gen_samples']
+    assert not torch.equal(samples[0].ema.fake_img, samples[0].orig.fake_img)
+    (png,) = (tmp_path / 'vis_image').glob('fake_img_*.png')
+    from PIL import Image
+    h, w = np.asarray(Image.open(png)).shape[:2]
+    assert (h, w) == (2 * 8 + 3 * 2, 4 * 8 + 5 * 2)  # 2 rows (ema, orig) x 4, padding 2
