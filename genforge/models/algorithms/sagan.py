@@ -51,8 +51,8 @@ class SAGAN(BaseConditionalGAN):
     def train_discriminator(self, inputs: Any, data_samples: Any,
                             optimizer_wrapper) -> dict[str, Tensor]:
         real_imgs = self.get_real_imgs(inputs, data_samples)
-        real_labels = self.data_sample_to_label(data_samples)
-        if real_labels is None:
+        real_labels = None if self.is_unconditional else self.data_sample_to_label(data_samples)
+        if real_labels is None and not self.is_unconditional:
             raise KeyError(f"{type(self).__name__}: data_samples have no 'gt_label'; a "
                            f'conditional GAN needs a labelled dataset (e.g. CIFAR10, ImageNet)')
         num_batches = real_imgs.shape[0]
@@ -61,7 +61,8 @@ class SAGAN(BaseConditionalGAN):
         with torch.no_grad():  # D's step must not build a graph through G
             fake_imgs = self.generator(noise=noise, label=fake_labels, return_noise=False)
         disc_pred_fake = self.discriminator(fake_imgs, label=fake_labels)
-        disc_pred_real = self.discriminator(real_imgs, label=real_labels.to(real_imgs.device))
+        disc_pred_real = self.discriminator(
+            real_imgs, label=None if real_labels is None else real_labels.to(real_imgs.device))
         loss, log_vars = self.disc_loss(disc_pred_fake, disc_pred_real)
         optimizer_wrapper.update_params(loss)
         return log_vars

@@ -211,22 +211,25 @@ def test_mmcls_resize_size_is_converted(size, adaptive_side, expected_hw):
 
 
 @pytest.mark.parametrize('model', ['sngan_proj_32x32', 'sagan_32x32'])
-def test_cvt_studiogan_configs_build_unconditional(model, tmp_path, caplog):
+def test_cvt_studiogan_configs_build_unconditional_and_train(model, tmp_path, caplog):
     imgs = _images(tmp_path / 'imgs', size=32)
     _write_tree(tmp_path / 'old', {
         f'_base_/models/{model}.py': SNGAN_32 if model.startswith('sngan') else SAGAN_32,
         '_base_/datasets/unconditional_imgs_32x32.py': UNCOND_DATA.replace('SIZE', '32'),
         '_base_/default_runtime.py': RUNTIME,
         f'studio/{model}_cvt_studioGAN.py': STUDIO.replace('MODEL', model)}, imgs)
-    src, out = tmp_path / f'old/studio/{model}_cvt_studioGAN.py', tmp_path / 'new.py'
-    assert main(['migrate-config', str(src), '-o', str(out)]) == 0
     with caplog.at_level(logging.INFO, 'genforge.models.archs.sngan_proj'):
-        built = MODELS.build(Config.fromfile(str(out)).model)
+        cfg, runner = _migrate_and_train(tmp_path / f'old/studio/{model}_cvt_studioGAN.py',
+                                         tmp_path / 'new.py', tmp_path)
     assert 'num_classes=0' in caplog.text and 'unconditional' in caplog.text
-    gen = built.generator
+    assert cfg.model.num_classes == 0 and cfg.model.type == model.split('_')[0].upper()
+    gen = runner.model.generator
     norms = [m for m in gen.modules() if type(m).__name__ == 'SNConditionNorm']
     assert norms and all(not m.use_cbn and not hasattr(m, 'weight_embedding') for m in norms)
     assert all(isinstance(m.norm, torch.nn.BatchNorm2d) and m.norm.affine for m in norms)
+    samples = runner.model.val_step(dict(inputs=dict(num_batches=2, sample_model='orig')))
+    assert len(samples) == 2 and samples[0].fake_img.shape == (3, 32, 32)
+    assert 'gt_label' not in samples[0]
 
 
 def test_sngan_generator_without_classes_is_unconditional():
