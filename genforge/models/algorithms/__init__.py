@@ -14,3 +14,5 @@ from .biggan import *  # noqa: F401,F403
 from .image_classifier import *  # noqa: F401,F403
 from .base_selfsup import *  # noqa: F401,F403
 from .mae import *  # noqa: F401,F403
+from .diffusion_schedule import *  # noqa: F401,F403
+from .basic_gaussian_diffusion import *  # noqa: F401,F403

@@ -16,3 +16,4 @@ from .vision_transformer import *  # noqa: F401,F403
 from .resnet import *  # noqa: F401,F403
 from .mae_vit import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
+from .denoising_unet import *  # noqa: F401,F403

@@ -1,5 +1,6 @@
 """genforge.models.layers: one file per family; each module lists its names in __all__."""
 from .layer_builders import *  # noqa: F401,F403
+from .latent_sampling import *  # noqa: F401,F403
 from .conv_module import *  # noqa: F401,F403
 from .linear_module import *  # noqa: F401,F403
 from .upsample import *  # noqa: F401,F403
@@ -7,3 +8,4 @@ from .sr_blocks import *  # noqa: F401,F403
 from .spectral_norm import *  # noqa: F401,F403
 from .self_attention import *  # noqa: F401,F403
 from .conditional_bn import *  # noqa: F401,F403
+from .denoising_blocks import *  # noqa: F401,F403
