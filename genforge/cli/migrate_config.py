@@ -9,7 +9,7 @@ __all__ = ['add_parser', 'run', 'render']
 
 EPILOG = """Examples:
   genforge migrate-config old/dcgan_celeba-cropped_64_b128x1_300k.py --out configs/my_dcgan.py
-  genforge migrate-config old/sagan_cifar10.py --out new_sagan.py --print
+  genforge migrate-config old/sagan_cifar10.py -o new_sagan.py --print
   genforge migrate-config old/biggan_128x128.py --print        # only show the result
 
 The old config is loaded with its _base_ files (0.x too) and merged; the new file is one flat
@@ -24,7 +24,7 @@ def add_parser(subparsers) -> None:
                     'MMGeneration/MMagic 1.x layout genforge runs.',
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('config', help='the 0.x config file (.py)')
-    p.add_argument('--out', metavar='NEW_CONFIG.py', help='where to write the 1.x config')
+    p.add_argument('-o', '--out', metavar='NEW_CONFIG.py', help='where to write the 1.x config')
     p.add_argument('--print', dest='print_cfg', action='store_true',
                    help='print the new config to stdout')
     p.set_defaults(func=run)

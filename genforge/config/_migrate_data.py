@@ -37,6 +37,8 @@ def _convert_transform(t: dict, is_gan: bool, norm: dict, notes: list) -> dict |
         keys = [_rename_key(k) for k in t.get('keys', ['img']) if k != 'gt_label']
         return dict(type='PackGenInputs', keys=keys,
                     meta_keys=[_rename_key(k) for k in t.get('meta_keys', [])])
+    if ttype == 'Resize' and 'size' in t:  # MMClassification 0.x (ImageNet pipelines)
+        return _mmcls_resize(t, notes)
     if ttype == 'RandomFlip' and 'flip_prob' in t:  # MMClassification 0.x (CIFAR pipelines)
         return dict(type='Flip', keys=['img'], flip_ratio=t['flip_prob'],
                     direction=t.get('direction', 'horizontal'))
@@ -50,6 +52,27 @@ def _convert_transform(t: dict, is_gan: bool, norm: dict, notes: list) -> dict |
         elif isinstance(t.get(arg), (list, tuple)):
             t[arg] = [_rename_key(k) for k in t[arg]]
     return t
+
+
+def _mmcls_resize(t: dict, notes: list) -> dict:
+    """MMClassification 0.x ``Resize(size=...)``: ``size`` is (h, w), an int s means (s, s), and
+    (s, -1) resizes the ``adaptive_side`` edge (default 'short') to s keeping the aspect ratio.
+    MMagic's Resize takes ``scale=(w, h)``; one edge is ResizeEdge's job."""
+    size, side = t['size'], t.get('adaptive_side', 'short')
+    extra = {k: t[k] for k in ('interpolation', 'backend') if k in t}
+    if isinstance(size, int):
+        size = (size, size)
+    h, w = size
+    if w == -1 and side != 'short':
+        out = dict(type='ResizeEdge', scale=h, edge=side, **extra)
+    elif w == -1:
+        out = dict(type='Resize', keys=['img'], scale=(h, -1), keep_ratio=True, **extra)
+    else:
+        out = dict(type='Resize', keys=['img'], scale=(w, h), keep_ratio=False, **extra)
+    notes.append(f'Resize(size={t["size"]!r}) (MMClassification 0.x, (h, w)) -> '
+                 f'{out["type"]}(' + ', '.join(f'{k}={v!r}' for k, v in out.items()
+                                               if k != 'type') + ')')
+    return out
 
 
 def convert_pipeline(pipeline: list, is_gan: bool = True, norm: dict | None = None,
@@ -84,7 +107,8 @@ def migrate_data(old: dict, new: dict, notes: list, is_gan: bool) -> None:
     if not data:
         return
     norm: dict = {}
-    splits = [s for s in ('train', 'val', 'test') if s in data]
+    # `val=None` (0.x MNIST configs) switches a split of the base config off
+    splits = [s for s in ('train', 'val', 'test') if data.get(s) is not None]
     if 'val' in splits and 'evaluation' not in old:
         splits.remove('val')  # 0.x evaluated only through the evaluation hook
         notes.append('no 0.x evaluation hook: no val_dataloader (no validation during training)')

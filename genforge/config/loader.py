@@ -58,7 +58,8 @@ def _load(filename: str, chain: tuple[str, ...], opts: dict, text: str | None = 
     ext = os.path.splitext(filename)[1]
     if ext not in SUPPORTED_FORMATS:
         raise OSError(f'{filename}: unsupported config format {ext!r}; use one of {SUPPORTED_FORMATS}')
-    if filename in chain:
+    # realpath: a symlinked folder must not hide a cycle (it would recurse until Python's limit)
+    if os.path.realpath(filename) in {os.path.realpath(f) for f in chain}:
         loop = ' -> '.join(os.path.basename(f) for f in (*chain, filename))
         raise RecursionError(f'Circular _base_ inheritance: {loop} ({filename} inherits from itself)')
     if text is None:

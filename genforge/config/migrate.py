@@ -45,6 +45,7 @@ _GEN_TO_ALGO = {'BigGANGenerator': 'BigGAN', 'BigGANDeepGenerator': 'BigGAN',
 _LOSS_TO_ALGO = {'vanilla': 'DCGAN', 'lsgan': 'LSGAN', 'hinge': 'GGAN', 'wgan': 'WGANGP'}
 _ALGO_LOSS = {'DCGAN': 'vanilla', 'LSGAN': 'lsgan', 'GGAN': 'hinge', 'WGANGP': 'wgan',
               'SNGAN': 'hinge', 'SAGAN': 'hinge', 'BigGAN': 'hinge'}
+_CONDITIONAL_GANS = ('SNGAN', 'SAGAN', 'BigGAN')
 _GENFORGE_GANS = ('DCGAN', 'LSGAN', 'GGAN', 'WGANGP', 'SNGAN', 'SAGAN', 'BigGAN')
 _EDIT_MODELS = {'BasicRestorer': 'BaseEditModel', 'SRGAN': 'SRGAN', 'ESRGAN': 'ESRGAN'}
 # 0.x metric type -> (1.x type, prefix stem, result key, rule)
@@ -186,6 +187,11 @@ def _migrate_model(model: dict, train_cfg: dict, test_cfg: Any, old: dict, notes
                      f'always uses its own {_ALGO_LOSS.get(algo)!r} loss')
     new = dict(type=algo)
     num_classes = model.pop('num_classes', (model.get('generator') or {}).get('num_classes'))
+    if num_classes is None and algo in _CONDITIONAL_GANS:
+        # the unconditional *_cvt_studioGAN configs: the generator's default num_classes=0
+        num_classes = 0
+        notes.append(f'no num_classes: model.num_classes=0, an unconditional {algo} (its '
+                     'conditional norms become plain ones)')
     if num_classes is not None:  # 1.x conditional GANs state it at the model level
         new['num_classes'] = num_classes
     new['data_preprocessor'] = dict(type='GANDataPreprocessor')

@@ -12,3 +12,4 @@ from .sampler_seed_hook import DistSamplerSeedHook  # noqa: F401
 from .visualization_hook import BasicVisualizationHook, VisualizationHook  # noqa: F401
 from .pggan_fetch_data_hook import PGGANFetchDataHook  # noqa: F401
 from .pickle_data_hook import PickleDataHook  # noqa: F401
+from .vis_samplers import VIS_KWARGS_MAPPING, build_vis_sampler  # noqa: F401

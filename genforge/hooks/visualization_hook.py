@@ -1,8 +1,8 @@
 """Hooks that draw samples during training/testing: GAN grids at fixed noise, restored images."""
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 
@@ -10,24 +10,29 @@ from genforge.models.wrappers import unwrap_model
 from genforge.registry import HOOKS
 
 from .hook import Hook
+from .vis_samplers import SAMPLER_TYPES, VIS_KWARGS_MAPPING, build_vis_sampler, resolve_vis_kwargs
 
 
 @HOOKS.register_module(name=['VisualizationHook', 'GenVisualizationHook'])
 class VisualizationHook(Hook):
-    """Every ``interval`` iterations, sample ``n_samples`` images and save a grid.
+    """Every ``interval`` training iterations, run the model on each entry of
+    ``vis_kwargs_list`` and save a grid of ``n_samples`` outputs.
 
-    With ``fixed_input=True`` the same noise (and labels, for conditional GANs) is reused, so
-    successive grids show how the same latent points evolve.
+    Entries use MMagic's vis modes (see :mod:`genforge.hooks.vis_samplers`): ``GAN`` / ``Noise``
+    (noise -> images), ``Translation`` / ``TranslationVal`` / ``TranslationTest`` (train / val /
+    test batches through a translation model), ``SinGAN`` (``mode='rand'``) and ``Arguments``
+    (``forward_kwargs`` as the model inputs), with MMagic's keys ``name`` (default: the type in
+    lower case), ``n_samples``, ``n_row``, ``fixed_input`` (reuse the first call's inputs: the
+    same noise or the same images every time), ``target_keys`` and ``vis_mode``. Other keys of a
+    Noise entry (e.g. ``sample_model``) go into the model inputs.
 
     Example: dict(type='VisualizationHook', interval=5000, fixed_input=True,
-                  vis_kwargs_list=dict(type='GAN', name='fake_img'))
+                  vis_kwargs_list=[dict(type='Noise', name='fake_img', sample_model='ema/orig'),
+                                   dict(type='TranslationVal', name='val', n_samples=4)])
     """
 
     priority = 'NORMAL'
-    # 'Translation' / 'TranslationVal': translate the first n_samples images of the train / val
-    # dataset (MMagic's translation configs); 'Noise' (PGGAN configs) and 'SinGAN' sample like
-    # 'GAN': noise in, fake_img out
-    SUPPORTED_VIS_TYPES = ('GAN', 'Noise', 'SinGAN', 'Translation', 'TranslationVal')
+    _OWN_KEYS = ('name', 'n_samples', 'n_row', 'fixed_input', 'target_keys', 'vis_mode')
 
     def __init__(self, interval: int = 1000, vis_kwargs_list: dict | Sequence[dict] | None = None,
                  fixed_input: bool = True, n_samples: int = 64, n_row: int | None = 8,
@@ -39,17 +44,19 @@ class VisualizationHook(Hook):
             vis_kwargs_list = [dict(type='GAN', name='fake_img')]
         elif isinstance(vis_kwargs_list, dict):
             vis_kwargs_list = [vis_kwargs_list]
+        supported = list(VIS_KWARGS_MAPPING) + list(SAMPLER_TYPES)
         for i, kw in enumerate(vis_kwargs_list):
-            if kw.get('type', 'GAN') not in self.SUPPORTED_VIS_TYPES:
+            stype = resolve_vis_kwargs(kw)['type']
+            if stype not in SAMPLER_TYPES:
                 raise ValueError(f'VisualizationHook.vis_kwargs_list.{i}.type={kw.get("type")!r} '
-                                 f'is not supported; supported: {self.SUPPORTED_VIS_TYPES}')
+                                 f'is not supported; supported: {supported}')
         self.interval = interval if enable else 0
         self.vis_kwargs_list = [dict(kw) for kw in vis_kwargs_list]
         self.fixed_input = fixed_input
         self.n_samples = n_samples
         self.n_row = n_row
         self.batch_size = batch_size
-        self._fixed: dict[str, Any] = {}
+        self.inputs_buffer: dict[str, list] = {}
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if self.interval > 0 and self.every_n_train_iters(runner, self.interval):
@@ -60,94 +67,89 @@ class VisualizationHook(Hook):
         if self.interval > 0 and runner.iter % self.interval != 0:
             self.vis_sample(runner, step=runner.iter)
 
-    def _fixed_inputs(self, module, n: int) -> tuple[torch.Tensor | None, list | None]:
-        if not self.fixed_input:
-            return None, None
-        if 'noise' not in self._fixed:
-            # A private generator: drawing the fixed noise must not shift the training RNG stream.
-            gen = torch.Generator().manual_seed(2024)
-            noise_size = getattr(module, 'noise_size', None)
-            shape = (noise_size,) if isinstance(noise_size, int) else tuple(noise_size or ())
-            self._fixed['noise'] = torch.randn((n, *shape), generator=gen) if shape else None
-            num_classes = getattr(module, 'num_classes', 0) or 0
-            self._fixed['labels'] = (torch.arange(n) % num_classes).tolist() if num_classes else None
-        return self._fixed['noise'], self._fixed['labels']
+    def _num_batches(self, runner) -> int:
+        # MMagic samples in batches of the training batch size
+        loader = getattr(runner, 'train_dataloader', None)
+        return getattr(loader, 'batch_size', None) or self.batch_size
 
     @torch.no_grad()
-    def sample(self, module, n: int, sample_model: str, noise=None, labels=None) -> list:
-        from genforge.structures import DataSample
-        samples = []
-        for start in range(0, n, self.batch_size):
-            num = min(self.batch_size, n - start)
-            inputs = dict(num_batches=num, sample_model=sample_model)
-            if noise is not None:
-                inputs['noise'] = noise[start:start + num]
-            data = dict(inputs=inputs)
-            if labels is not None:
-                data['data_samples'] = [DataSample().set_gt_label(lab)
-                                        for lab in labels[start:start + num]]
+    def _run(self, module, sampler, n_samples: int) -> tuple[list, list]:
+        """Model outputs for the sampler's inputs (first ``n_samples``) and the inputs used."""
+        outputs, used = [], []
+        for data in sampler:
+            used.append(data)
             out = module.val_step(data)
-            samples.extend(out if isinstance(out, list) else out.split())
-        return samples
+            out = out if isinstance(out, list) else out.split()
+            # one output per input sample, or one group of outputs per call (e.g. SinGAN scales)
+            outputs.extend(out if len(out) == _batch_len(data) else [out])
+        outputs = outputs[:n_samples]
+        return [s for o in outputs for s in (o if isinstance(o, list) else [o])], used
 
     def vis_sample(self, runner, step: int) -> None:
         module = unwrap_model(runner.model)
         was_training = module.training
         module.eval()
         try:
-            noise, labels = self._fixed_inputs(module, self.n_samples)
-            for kw in self.vis_kwargs_list:
-                kw = dict(kw)
-                vis_type = kw.pop('type', 'GAN')
-                name = kw.pop('name', 'fake_img')
-                if vis_type != 'GAN':
-                    self._vis_translation(runner, module, vis_type, name, step, kw)
-                    continue
-                has_ema = getattr(module, 'with_ema_gen', False) or hasattr(module, 'generator_ema')
-                sample_model = kw.pop('sample_model', 'ema' if has_ema else 'orig')
-                target_keys = kw.pop('target_keys', None)
-                if target_keys is None:
-                    target_keys = (['ema.fake_img', 'orig.fake_img'] if sample_model == 'ema/orig'
-                                   else ['fake_img'])
-                # MMagic's target_keys=['ema', 'orig'] name the sub-samples' fake_img
-                target_keys = [f'{k}.fake_img' if k in ('ema', 'orig') else k
-                               for k in ([target_keys] if isinstance(target_keys, str)
-                                         else target_keys)]
-                samples = self.sample(module, self.n_samples, sample_model, noise, labels)
-                kw = {**sample_display_kwargs(module), **kw}
-                runner.visualizer.add_datasample(name, gen_samples=samples, target_keys=target_keys,
-                                                 n_row=self.n_row, step=step, **kw)
+            for index, kw in enumerate(self.vis_kwargs_list):
+                self._vis_one(runner, module, index, kw, step)
         finally:
             module.train(was_training)
 
+    def _vis_one(self, runner, module, index: int, vis_kwargs: dict, step: int) -> None:
+        given_type = str(vis_kwargs.get('type', 'GAN'))
+        kw = resolve_vis_kwargs(vis_kwargs)
+        own = {k: kw.pop(k) for k in self._OWN_KEYS if k in kw}
+        name = own.get('name') or given_type.lower()
+        n_samples = own.get('n_samples', self.n_samples)
+        fixed = own.get('fixed_input', self.fixed_input)
+        num_batches = self._num_batches(runner)
+        if kw['type'] == 'Noise':
+            has_ema = getattr(module, 'with_ema_gen', False) or hasattr(module, 'generator_ema')
+            kw.setdefault('sample_model', 'ema' if has_ema else 'orig')
+        key = f'{index}:{given_type}'
+        if fixed and key in self.inputs_buffer:
+            sampler = self.inputs_buffer[key]
+        else:
+            sampler = build_vis_sampler(kw, runner, module, num_batches,
+                                        math.ceil(n_samples / num_batches),
+                                        seed=2024 if fixed else None)
+        samples, used = self._run(module, sampler, n_samples)
+        if fixed:
+            self.inputs_buffer.setdefault(key, used)
+        target_keys = own.get('target_keys') or _default_target_keys(kw, samples)
+        n_row = own.get('n_row', self.n_row)
+        runner.visualizer.add_datasample(
+            name, gen_samples=samples, target_keys=target_keys, vis_mode=own.get('vis_mode'),
+            n_row=min(n_row, len(samples)) if n_row else None, step=step,
+            **sample_display_kwargs(module))
 
-    def _vis_translation(self, runner, module, vis_type: str, name: str, step: int,
-                         kw: dict) -> None:
-        """Grid of the sources and their translations: rows ``img_<src>``, ``fake_<tgt>``."""
-        from genforge.datasets.collate import pseudo_collate
-        from genforge.runner.utils import get_rng_state, set_rng_state
-        loader = runner.train_dataloader if vis_type == 'Translation' else runner.val_dataloader
-        dataset = getattr(loader, 'dataset', None)
-        if dataset is None:
-            raise ValueError(f'VisualizationHook: vis type {vis_type!r} needs a '
-                             f"{'train' if vis_type == 'Translation' else 'val'}_dataloader")
-        key = f'batch_{vis_type}'
-        if key not in self._fixed or not self.fixed_input:
-            # fetching runs the random pipeline: keep the training RNG streams untouched
-            rng = get_rng_state()
-            items = [dataset[i] for i in range(min(self.n_samples, len(dataset)))]
-            set_rng_state(rng)
-            self._fixed[key] = items
-        items = self._fixed[key]
-        samples = []
-        for start in range(0, len(items), self.batch_size):
-            samples.extend(module.test_step(pseudo_collate(items[start:start + self.batch_size])))
-        target_keys = kw.pop('target_keys', None) or [
-            k for src, tgt in module.test_directions() for k in (f'img_{src}', f'fake_{tgt}')]
-        kw.pop('sample_model', None)
-        kw = {**sample_display_kwargs(module), **kw}
-        runner.visualizer.add_datasample(name, gen_samples=samples, target_keys=target_keys,
-                                         n_row=self.n_row, step=step, **kw)
+
+def _batch_len(data: dict) -> int:
+    """Samples in a model input: ``num_batches``, or the length of the batch's fields."""
+    inputs = data.get('inputs')
+    if isinstance(inputs, dict) and 'num_batches' in inputs:
+        return int(inputs['num_batches'])
+    if data.get('data_samples') is not None:
+        return len(data['data_samples'])
+    if isinstance(inputs, dict):
+        inputs = next(iter(inputs.values()), [])
+    return len(inputs) if inputs is not None else 0
+
+
+def _default_target_keys(kw: dict, samples: list) -> list[str]:
+    """GAN samples: ``fake_img`` (of both models for 'ema/orig'); otherwise every image field
+    (C, H, W) of the outputs, e.g. a translation model's input, target and translation."""
+    if kw['type'] == 'Noise':
+        return ['ema.fake_img', 'orig.fake_img'] if kw.get('sample_model') == 'ema/orig' \
+            else ['fake_img']
+    first = samples[0] if samples else {}
+    keys = first.keys() if hasattr(first, 'keys') else []
+    images = [k for k in keys if not k.startswith('_') and isinstance(first.get(k), torch.Tensor)
+              and first.get(k).ndim == 3]
+    if not images:
+        raise KeyError(f'VisualizationHook: the outputs of vis mode {kw["type"]!r} have no image '
+                       f'field (C, H, W); fields: {list(keys)}. Set target_keys.')
+    return images
 
 
 def sample_display_kwargs(module) -> dict:

@@ -197,7 +197,21 @@ def attach_log_handlers(log_file: str | None, log_level: str | int) -> list[logg
         handlers.append(sh)
     for h in handlers:
         root.addHandler(h)
+    while _DEFERRED_NOTES:  # choices made while the Runner was built, before the log was open
+        logger.info(*_DEFERRED_NOTES.pop(0))
     return handlers
+
+
+# Log lines of the Runner's construction (its log file opens in train()/val()/test()).
+_DEFERRED_NOTES: list[tuple] = []
+
+
+def log_when_open(msg: str, *args: Any) -> None:
+    """``logger.info(msg, *args)`` now if genforge logs anywhere, else once the log opens."""
+    if logging.getLogger('genforge').handlers:
+        logger.info(msg, *args)
+    else:
+        _DEFERRED_NOTES.append((msg, *args))
 
 
 def detach_log_handlers(handlers: list[logging.Handler]) -> None:
@@ -215,3 +229,45 @@ def detach_log_handlers(handlers: list[logging.Handler]) -> None:
 
 __all__ = ['DEFAULT_HOOKS', 'build_dataloader', 'build_evaluator', 'merge_default_hooks',
            'build_hook', 'attach_log_handlers', 'detach_log_handlers']
+
+
+# constructors that return one OptimWrapper per submodule (an OptimWrapperDict)
+_PER_SUBMODULE_CONSTRUCTORS = ('MultiOptimWrapperConstructor', 'GenOptimWrapperConstructor')
+
+
+def choose_model_wrapper_cfg(model_wrapper_cfg: dict | None, optim_wrapper: Any) -> dict:
+    """The DDP wrapper config for distributed training.
+
+    An explicit ``model_wrapper_cfg`` is used as given. Otherwise a model optimised by one
+    wrapper per submodule (an ``OptimWrapperDict``, e.g. a GAN's generator + discriminator)
+    gets ``MMSeparateDistributedDataParallel``: one DDP over the whole model cannot run the
+    separate backward passes (``OptimWrapperDict.optim_context`` has no single module to sync).
+    Everything else gets ``MMDistributedDataParallel``.
+    """
+    if model_wrapper_cfg:
+        cfg = dict(model_wrapper_cfg)
+        cfg.setdefault('type', 'MMDistributedDataParallel')
+        return cfg
+    if _is_per_submodule(optim_wrapper):
+        log_when_open('model_wrapper_cfg is not set and the optimizer is one wrapper per '
+                      'submodule (OptimWrapperDict): using MMSeparateDistributedDataParallel('
+                      'broadcast_buffers=False, find_unused_parameters=False); set '
+                      'model_wrapper_cfg to change it')
+        return dict(type='MMSeparateDistributedDataParallel', broadcast_buffers=False,
+                    find_unused_parameters=False)
+    return dict(type='MMDistributedDataParallel')
+
+
+def _is_per_submodule(optim_wrapper: Any) -> bool:
+    from genforge.optim import OptimWrapperDict
+    if isinstance(optim_wrapper, OptimWrapperDict):
+        return True
+    if not isinstance(optim_wrapper, dict):
+        return False
+    constructor = str(optim_wrapper.get('constructor', '')).split('.')[-1]
+    if constructor in _PER_SUBMODULE_CONSTRUCTORS:
+        return True
+    # no constructor named: a dict of per-submodule dicts, each with its own optimizer
+    subs = [v for k, v in optim_wrapper.items() if k not in ('type', 'constructor')]
+    return 'optimizer' not in optim_wrapper and bool(subs) and \
+        all(isinstance(v, dict) and 'optimizer' in v for v in subs)

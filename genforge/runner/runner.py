@@ -111,7 +111,7 @@ class Runner:
         self._load_from, self._resume = load_from, resume
         self._has_loaded = False
         self.model = self._wrap_model(self._build_model(model, data_preprocessor),
-                                      model_wrapper_cfg)
+                                      model_wrapper_cfg, optim_wrapper)
         self._train_dataloader, self._val_dataloader = train_dataloader, val_dataloader
         self._test_dataloader = test_dataloader
         self._train_cfg = _train_cfg(train_cfg, nan_policy)
@@ -186,7 +186,8 @@ class Runner:
             raise TypeError(f'model must be an nn.Module or a dict config, got {type(model).__name__}')
         return model
 
-    def _wrap_model(self, model: nn.Module, model_wrapper_cfg: dict | None) -> nn.Module:
+    def _wrap_model(self, model: nn.Module, model_wrapper_cfg: dict | None,
+                    optim_wrapper: Any = None) -> nn.Module:
         if model_wrapper_cfg is None and self.cfg is not None:
             model_wrapper_cfg = self.cfg.get('model_wrapper_cfg')
         device = torch.device('cuda', torch.cuda.current_device()) if torch.cuda.is_available() \
@@ -194,8 +195,7 @@ class Runner:
         model = apply_model_options(model.to(device), self.cfg)
         if not is_distributed():
             return model
-        cfg = dict(model_wrapper_cfg or dict(type='MMDistributedDataParallel'))
-        cfg.setdefault('type', 'MMDistributedDataParallel')
+        cfg = _build.choose_model_wrapper_cfg(model_wrapper_cfg, optim_wrapper)
         sync_bn = cfg.pop('sync_bn', None)
         if sync_bn and not (self.cfg is not None and self.cfg.get('sync_bn')):
             model = convert_sync_batchnorm(model, 'torch' if sync_bn is True else sync_bn)

@@ -31,6 +31,15 @@ def _get_nested(sample: Any, key: str) -> Any:
     return value
 
 
+def _stack_padded(imgs: list[torch.Tensor]) -> torch.Tensor:
+    """Stack (C, H, W) images; smaller ones (e.g. SinGAN's coarse scales) are zero-padded at the
+    bottom/right to the largest."""
+    h = max(i.shape[-2] for i in imgs)
+    w = max(i.shape[-1] for i in imgs)
+    return torch.stack([torch.nn.functional.pad(i, (0, w - i.shape[-1], 0, h - i.shape[-2]))
+                        for i in imgs])
+
+
 @VISUALIZERS.register_module(name=['Visualizer', 'GenVisualizer', 'UniversalVisualizer'])
 class Visualizer:
     """Sends scalars, configs and image grids to every backend in ``vis_backends``.
@@ -105,7 +114,8 @@ class Visualizer:
         """Tile the ``target_keys`` images of ``gen_samples`` into one grid and save it.
 
         Each image is mapped back to pixels as ``img * target_std + target_mean``; with several
-        keys (e.g. ``['ema.fake_img', 'orig.fake_img']``) each key fills its own rows.
+        keys (e.g. ``['ema.fake_img', 'orig.fake_img']``, or MMagic's ``['ema', 'orig']``) each
+        key fills its own rows.
         """
         if target_keys is None:
             target_keys = ['fake_img']
@@ -114,10 +124,13 @@ class Visualizer:
         rows = []
         for key in target_keys:
             imgs = [_get_nested(s, key) for s in gen_samples]
+            # a sub-sample key ('ema', 'orig', as MMagic's BigGAN configs give) means its image
+            imgs = [_get_nested(i, 'fake_img') if i is not None and not isinstance(
+                i, (torch.Tensor, np.ndarray)) else i for i in imgs]
             if any(img is None for img in imgs):
                 raise KeyError(f'add_datasample: some samples have no {key!r}; available: '
                                f'{list(getattr(gen_samples[0], "keys", lambda: [])())}')
-            rows.append(torch.stack([_as_tensor_image(i) for i in imgs]))
+            rows.append(_stack_padded([_as_tensor_image(i) for i in imgs]))
         batch = torch.cat(rows) * target_std + target_mean  # -> pixel range [0, 255]
         if color_order.lower() == 'bgr' and batch.size(1) == 3:
             batch = batch.flip(1)

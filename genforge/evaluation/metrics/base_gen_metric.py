@@ -40,11 +40,37 @@ def _stack_field(value: Any) -> list[torch.Tensor]:
     return list(value)
 
 
+def _sample_field(samples: Any, key: str) -> list[torch.Tensor] | None:
+    """``key`` of a stacked DataSample or of every sample of a list, as float tensors."""
+    if samples is None:
+        return None
+    if isinstance(samples, (list, tuple)):
+        if not samples or not all(key in s for s in samples):
+            return None
+        return [s.get(key).float() for s in samples]
+    if key not in samples:
+        return None
+    return [t.float() for t in _stack_field(samples.get(key))]
+
+
+def _input_field(inputs: Any, key: str) -> list[torch.Tensor] | None:
+    """``inputs[key]`` of a raw (collated, not normalised) batch: pixels as the pipeline left
+    them, [0, 255] in the loader's channel order (BGR by default)."""
+    if isinstance(inputs, (list, tuple)) and inputs and all(isinstance(d, dict) for d in inputs):
+        if not all(key in d for d in inputs):
+            return None
+        return [d[key].float() for d in inputs]
+    if isinstance(inputs, dict) and key in inputs and inputs[key] is not None:
+        return [t.float() for t in _stack_field(inputs[key])]
+    return None
+
+
 class GenMetric(BaseMetric):
     """Base of metrics comparing generated and real images.
 
     Args:
-        fake_nums (int): generated images the metric uses.
+        fake_nums (int): generated images the metric uses; -1 = as many as the evaluation
+            dataset has (resolved in :meth:`prepare`).
         real_nums (int): real images; -1 = the whole dataset. Default 0.
         fake_key (str, optional): field of the model output holding the image, default
             ``'fake_img'``.
@@ -95,8 +121,15 @@ class GenMetric(BaseMetric):
 
     # -- inputs from the loop -------------------------------------------------------------
     def prepare(self, module: nn.Module, dataloader: DataLoader) -> None:
-        """Called once before sampling; keeps the model's data preprocessor."""
+        """Called once before sampling; keeps the model's data preprocessor and turns
+        ``fake_nums=-1`` into the evaluation dataset's length (MMagic: "as many as the
+        validation set has")."""
         self.data_preprocessor = getattr(unwrap_model(module), 'data_preprocessor', None)
+        dataset = getattr(dataloader, 'dataset', None)
+        if self.fake_nums == -1 and dataset is not None:
+            self.fake_nums = len(dataset)
+            logger.info('%s: fake_nums=-1 -> %d (the length of the evaluation dataset)',
+                        self.prefix or type(self).__name__, self.fake_nums)
 
     def fake_images(self, data_samples) -> list[torch.Tensor]:
         """Per-sample generated images (3, H, W), [0, 255] BGR, from the model outputs."""
@@ -114,18 +147,40 @@ class GenMetric(BaseMetric):
         return [img.detach() for img in imgs]
 
     def real_images(self, data_batch: dict) -> list[torch.Tensor]:
-        """Real images of a dataloader batch as (3, H, W) [0, 255] BGR tensors."""
+        """Real images of a dataloader batch as (3, H, W) [0, 255] BGR tensors.
+
+        ``real_key`` is looked up in the (eval-preprocessed) data samples, then in the raw
+        batch's ``inputs``. With the default names ('gt_img' / 'img') both layouts work without
+        setting it: MMagic's (``PackInputs``: ``data_samples.gt_img``) and MMGeneration 1.x's
+        (``PackGenInputs``: ``inputs['img']``); the field used is logged once.
+        """
         key = self.real_key or 'gt_img'
+        samples = None
         if self.data_preprocessor is not None:
             samples = self.data_preprocessor(data_batch, False).get('data_samples')
-            if samples is not None and key in samples:
-                return [t.float() for t in _stack_field(samples.get(key))]
-        samples = data_batch.get('data_samples') or []
-        if samples and all(key in s for s in samples):
-            return [s.get(key).float() for s in samples]
-        raise KeyError(f'{type(self).__name__}: real_key={key!r} is not in the data samples of '
-                       'the dataloader batch; pack the real image under that key '
-                       "(PackInputs) or set real_key (e.g. 'gt_img' or 'img').")
+        # the two layouts' names for "the real image"; another real_key is taken literally
+        standard = ('gt_img', 'img') if key in ('gt_img', 'img') else ()
+        for candidate in dict.fromkeys((key, *standard)):
+            imgs = _sample_field(samples, candidate)
+            if imgs is None:
+                imgs = _sample_field(data_batch.get('data_samples'), candidate)
+            if imgs is not None:
+                self._note_real_source(key, f'data_samples.{candidate}')
+                return imgs
+        for candidate in dict.fromkeys((key, *standard[::-1])):
+            imgs = _input_field(data_batch.get('inputs'), candidate)
+            if imgs is not None:
+                self._note_real_source(key, f'inputs[{candidate!r}]')
+                return imgs
+        raise KeyError(f'{type(self).__name__}: real_key={key!r} is not in the data samples nor '
+                       'in the inputs of the dataloader batch; pack the real image under that key '
+                       "(PackInputs / PackGenInputs) or set real_key (e.g. 'gt_img' or 'img').")
+
+    def _note_real_source(self, key: str, source: str) -> None:
+        if source != f'data_samples.{key}' and getattr(self, '_real_source_logged', None) != source:
+            self._real_source_logged = source
+            logger.info('%s: real_key=%r is not in the batch; reading the real images from %s',
+                        type(self).__name__, key, source)
 
     # -- samplers ------------------------------------------------------------------------
     def get_metric_sampler(self, model: nn.Module, dataloader: DataLoader,

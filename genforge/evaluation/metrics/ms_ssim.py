@@ -26,9 +26,17 @@ class MultiScaleStructureSimilarity(GenerativeMetric):
                  collect_device: str = 'cpu', prefix: str | None = None) -> None:
         super().__init__(fake_nums, 0, fake_key, None, need_cond_input, sample_model,
                          collect_device, prefix)
-        if fake_nums % 2:
+        if fake_nums != -1 and fake_nums % 2:
             raise ValueError(f'MS_SSIM: fake_nums={fake_nums} must be even (images are paired)')
         self.num_pairs = fake_nums // 2
+
+    def prepare(self, module, dataloader) -> None:
+        """``fake_nums=-1``: the dataset's length, rounded down to pairs."""
+        resolve = self.fake_nums == -1
+        super().prepare(module, dataloader)
+        if resolve:
+            self.fake_nums -= self.fake_nums % 2
+            self.num_pairs = self.fake_nums // 2
 
     def _protocol_fields(self) -> list:
         return [('pairs', self.num_pairs)]

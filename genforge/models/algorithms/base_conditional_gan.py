@@ -49,8 +49,16 @@ class BaseConditionalGAN(BaseGAN):
             raise ValueError(f'Inconsistent num_classes: {found}; make them equal')
         return next(iter(found.values())) if found else None
 
-    def label_fn(self, label: LabelVar = None, num_batches: int = 1) -> Tensor:
-        """Labels for ``num_batches`` samples: given, from a sampler, or uniform."""
+    @property
+    def is_unconditional(self) -> bool:
+        """``num_classes=0``: no labels anywhere (the unconditional *_cvt_studioGAN configs)."""
+        return self.num_classes == 0
+
+    def label_fn(self, label: LabelVar = None, num_batches: int = 1) -> Tensor | None:
+        """Labels for ``num_batches`` samples: given, from a sampler, or uniform; None when
+        the model is unconditional (``num_classes=0``)."""
+        if self.is_unconditional:
+            return None
         labels = sample_labels(label, num_batches, self.num_classes, self.device)
         if labels is None:
             raise ValueError(f"{type(self).__name__}: num_classes is unknown: set "
@@ -80,21 +88,24 @@ class BaseConditionalGAN(BaseGAN):
         else ``inputs['label']``, else uniform; each output sample carries its ``gt_label``."""
         noise, sample_kwargs = self._sample_inputs(inputs, data_samples)
         num_batches = noise.shape[0]
-        labels = self.data_sample_to_label(data_samples)
+        labels = None if self.is_unconditional else self.data_sample_to_label(data_samples)
         if labels is None:
             given = inputs.get('label') if isinstance(inputs, dict) else None
             labels = self.label_fn(given, num_batches=num_batches)
-        labels = labels.to(noise.device)
+        labels = None if labels is None else labels.to(noise.device)
         sample_model = self._get_valid_model(inputs)
         models = {'ema': getattr(self, 'generator_ema', None), 'orig': self.generator}
         names = ['ema', 'orig'] if sample_model == 'ema/orig' else [sample_model]
         fakes = {name: self._generate(models[name], noise, sample_kwargs, data_samples,
                                       label=labels) for name in names}
+        fields = {} if labels is None else dict(gt_label=labels)
         return self._pack_samples(inputs, data_samples, noise, sample_model, sample_kwargs, fakes,
-                                  gt_label=labels)
+                                  **fields)
 
     # -- the one place where conditional GANs add labels to BaseGAN's steps ---------------
-    def get_real_labels(self, data_samples: Any) -> Tensor:
+    def get_real_labels(self, data_samples: Any) -> Tensor | None:
+        if self.is_unconditional:
+            return None
         labels = self.data_sample_to_label(data_samples)
         if labels is None:
             raise KeyError(f"{type(self).__name__}: data_samples have no 'gt_label'; a "

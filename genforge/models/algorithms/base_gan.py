@@ -72,6 +72,9 @@ class BaseGAN(BaseModel):
                  data_preprocessor: dict | nn.Module | None = None, generator_steps: int = 1,
                  discriminator_steps: int = 1, noise_size: int | None = None,
                  ema_config: dict | None = None, loss_config: dict | None = None):
+        if isinstance(data_preprocessor, dict) and 'type' not in data_preprocessor:
+            # MMGeneration 1.x configs give only mean/std/bgr_to_rgb (seed 004, section 8)
+            data_preprocessor = dict(type='DataPreprocessor', **data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor)
         noise_size = get_valid_noise_size(noise_size, generator)
         if isinstance(generator, dict):

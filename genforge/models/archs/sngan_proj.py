@@ -8,6 +8,7 @@ uniform), 'studio' (PyTorch-StudioGAN: orthogonal, zero bias), 'SAGAN' (official
 # ruff: noqa: B006  (MMagic's signatures default to dict(type=...) configs; they are copied, never mutated)
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from copy import deepcopy
 
@@ -22,6 +23,8 @@ from genforge.models.layers.latent_sampling import check_noise_shape, sample_lab
 from genforge.models.layers.spectral_norm import SNConvModule, build_sn_embedding, sn_weight
 from genforge.models.utils import get_module_device
 from genforge.registry import MODELS
+
+logger = logging.getLogger(__name__)
 
 __all__ = ['SNGANGenResBlock', 'SNGANDiscResBlock', 'SNGANDiscHeadResBlock', 'SNGANGenerator',
            'ProjDiscriminator', 'sngan_init',
@@ -288,6 +291,14 @@ class SNGANGenerator(_SNGANNetBase):
                  rgb_to_bgr: bool = False):
         super().__init__()
         block_init_cfg = self._setup_init(init_cfg, pretrained)
+        if use_cbn and num_classes == 0:
+            # MMGeneration's / MMagic's documented behaviour (their code raises instead): with no
+            # classes the conditional norms degrade to unconditional ones (the *_cvt_studioGAN
+            # configs of unconditional StudioGAN models rely on it)
+            logger.info('%s: num_classes=0, so the conditional norms (use_cbn=True) are built as '
+                        'unconditional %s layers', type(self).__name__,
+                        blocks_cfg.get('norm_cfg', dict(type='BN'))['type'])
+            use_cbn = False
         self.input_scale, self.output_scale = input_scale, output_scale
         self.noise_size, self.num_classes, self.rgb_to_bgr = noise_size, num_classes, rgb_to_bgr
         if with_embedding_spectral_norm is None:

@@ -230,3 +230,14 @@ def test_fromstring_matches_fromfile(tmp_path):
     path = write(tmp_path, 's.py', text)
     assert Config.fromstring(text, '.py').to_dict() == Config.fromfile(path).to_dict()
     assert Config.fromstring(json.dumps({'a': [1, 2]}), '.json').to_dict() == {'a': [1, 2]}
+
+
+def test_circular_base_through_a_symlinked_folder_is_one_line(tmp_path):
+    (tmp_path / 'sub').mkdir()
+    (tmp_path / 'sub' / 'link').symlink_to(tmp_path)
+    write(tmp_path, 'a.py', "_base_ = 'b.py'\nx = 1\n")
+    write(tmp_path, 'b.py', "_base_ = 'sub/link/a.py'\ny = 1\n")
+    with pytest.raises(RecursionError) as info:
+        Config.fromfile(tmp_path / 'a.py')
+    msg = str(info.value)
+    assert 'a.py -> b.py -> a.py' in msg and '\n' not in msg and len(msg) < 400
