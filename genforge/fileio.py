@@ -71,14 +71,6 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
         raise write_error(path, exc) from exc
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    try:
-        with atomic_open(path, 'wb') as f:
-            f.write(data)
-    except OSError as exc:
-        raise write_error(path, exc) from exc
-
-
 def read_text(path: str | os.PathLike, what: str = 'file') -> str:
     """The UTF-8 text of ``path``; bytes that are not UTF-8 give a ValueError naming the file,
     the line and the column (a bare UnicodeDecodeError names none of them)."""
@@ -138,7 +130,7 @@ def file_sha256(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-__all__ = ['atomic_open', 'atomic_write_text', 'atomic_write_bytes', 'read_text', 'write_error',
+__all__ = ['atomic_open', 'atomic_write_text', 'read_text', 'write_error',
            'safe_pickle_load',
            'genforge_cache_dir',
            'file_sha256']

@@ -47,7 +47,7 @@ def run(args) -> int:
     from genforge.cli import CLIError
     from genforge.config import Config
     from genforge.config.migrate import MigrationError, migrate_config
-    from genforge.config.pretty import atomic_write
+    from genforge.fileio import atomic_write_text
     if not args.out and not args.print_cfg:
         raise CLIError('give --out NEW_CONFIG.py (and/or --print to show the result)')
     if args.out and not args.out.endswith('.py'):
@@ -66,7 +66,7 @@ def run(args) -> int:
     console = Console(stderr=args.print_cfg)  # keep stdout clean for --print
     if args.out:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-        atomic_write(args.out, text)
+        atomic_write_text(args.out, text)
         Config.fromfile(args.out, import_custom_modules=False)  # the result must load back
         console.print(f'wrote [bold]{args.out}[/bold] ({len(notes)} notes)')
     for note in notes:

@@ -12,7 +12,7 @@ import math
 import sys
 from typing import Any
 
-__all__ = ['format_py', 'dumps', 'atomic_write']
+__all__ = ['format_py', 'dumps']
 
 _WIDTH = 100
 _INDENT = 4
@@ -151,9 +151,3 @@ def dumps(cfg: dict, file_format: str) -> str:
         import yaml
         return yaml.safe_dump(_plain_for_data(cfg), sort_keys=False, default_flow_style=None)
     raise ValueError(f'cannot dump a config as {file_format!r}: use .py, .json, .yaml or .yml')
-
-
-def atomic_write(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (kept for callers; see genforge.fileio)."""
-    from genforge.fileio import atomic_write_text
-    atomic_write_text(path, text)

@@ -10,10 +10,14 @@ import os
 import sys
 from typing import Any
 
+import torch
+from torch import nn
 from torch.utils.data import DataLoader
 
-from genforge.dist import get_rank
-from genforge.registry import DATA_SAMPLERS, DATASETS, EVALUATOR, FUNCTIONS, HOOKS
+from genforge.dist import get_rank, is_distributed
+from genforge.registry import DATA_SAMPLERS, DATASETS, EVALUATOR, FUNCTIONS, HOOKS, MODEL_WRAPPERS
+
+from .speed import apply_model_options, convert_sync_batchnorm
 
 logger = logging.getLogger(__name__)
 
@@ -228,6 +232,7 @@ def detach_log_handlers(handlers: list[logging.Handler]) -> None:
 
 
 __all__ = ['DEFAULT_HOOKS', 'build_dataloader', 'build_evaluator', 'merge_default_hooks',
+           'wrap_model', 'scale_lr',
            'build_hook', 'attach_log_handlers', 'detach_log_handlers']
 
 
@@ -271,3 +276,37 @@ def _is_per_submodule(optim_wrapper: Any) -> bool:
     subs = [v for k, v in optim_wrapper.items() if k not in ('type', 'constructor')]
     return 'optimizer' not in optim_wrapper and bool(subs) and \
         all(isinstance(v, dict) and 'optimizer' in v for v in subs)
+
+
+def wrap_model(model: nn.Module, cfg: Any, model_wrapper_cfg: dict | None,
+               optim_wrapper: Any = None) -> nn.Module:
+    """Move the model to the device, apply the config's speed options (channels_last, compile,
+    sync_bn) and, under torch.distributed, wrap it (``model_wrapper_cfg`` or the default that
+    fits ``optim_wrapper``)."""
+    device = torch.device('cuda', torch.cuda.current_device()) if torch.cuda.is_available() \
+        else torch.device('cpu')
+    model = apply_model_options(model.to(device), cfg)
+    if not is_distributed():
+        return model
+    wrapper_cfg = choose_model_wrapper_cfg(model_wrapper_cfg, optim_wrapper)
+    sync_bn = wrapper_cfg.pop('sync_bn', None)
+    if sync_bn and not (cfg is not None and cfg.get('sync_bn')):
+        model = convert_sync_batchnorm(model, 'torch' if sync_bn is True else sync_bn)
+    default_args = dict(module=model)
+    if wrapper_cfg['type'] == 'MMDistributedDataParallel' and device.type == 'cuda':
+        default_args['device_ids'] = [device.index]
+    return MODEL_WRAPPERS.build(wrapper_cfg, default_args=default_args,
+                                key_path='model_wrapper_cfg')
+
+
+def scale_lr(optim_wrapper: Any, auto_scale_lr: dict | None, batch: int) -> None:
+    """``auto_scale_lr=dict(enable=True, base_batch_size=B)``: lr *= total batch / B."""
+    if not auto_scale_lr or not auto_scale_lr.get('enable', False):
+        return
+    ratio = batch / auto_scale_lr['base_batch_size']
+    wrappers = optim_wrapper.values() if hasattr(optim_wrapper, 'values') else [optim_wrapper]
+    for wrapper in wrappers:
+        for group in wrapper.param_groups:
+            group['lr'] *= ratio
+    logger.info('auto_scale_lr: lr scaled by %.4f (batch %d / base %d)', ratio, batch,
+                auto_scale_lr['base_batch_size'])

@@ -78,6 +78,10 @@ class _TrainLoop(BaseLoop):
     def iter(self) -> int:
         return self._iter
 
+    def restore_progress(self, epoch: int, iteration: int) -> None:
+        """Continue counting from a checkpoint's epoch and iteration (resume)."""
+        self._epoch, self._iter = epoch, iteration
+
     def state_dict(self) -> dict:
         """Where the data stream stands: sampler epoch and position (for bit-exact resume)."""
         return self.data_iter.state_dict()

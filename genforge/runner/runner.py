@@ -9,22 +9,11 @@ import bisect
 import copy
 import logging
 import os
-import time
 from typing import Any
 
 import torch
 from torch import nn
 
-import genforge
-from genforge.checkpoint import (
-    _extract_state_dict,
-    _load_checkpoint,
-    check_finite_weights,
-    get_state_dict,
-    load_state_dict,
-    save_checkpoint,
-    weights_to_cpu,
-)
 from genforge.dist import (
     broadcast_object,
     get_rank,
@@ -36,25 +25,23 @@ from genforge.dist import (
 from genforge.hooks.hook import Hook, get_priority
 from genforge.message_hub import MessageHub
 from genforge.models.wrappers import unwrap_model
-from genforge.registry import LOOPS, MODEL_WRAPPERS, MODELS, VISUALIZERS, import_custom_modules
+from genforge.registry import LOOPS, MODELS, VISUALIZERS, import_custom_modules
 
 from . import build as _build
+from .checkpoint_manager import CheckpointManager
 from .resume import (
-    check_coverage,
     check_fresh_start,
-    find_resume_checkpoint,
-    resume_mismatch_error,
-    training_state_problem,
 )
-from .speed import apply_model_options, broadcast_model_state, convert_sync_batchnorm
+from .speed import broadcast_model_state
 from .utils import (
     atomic_write_text,
+    config_name,
     config_text,
-    get_rng_state,
     probe_writable,
     set_random_seed,
-    set_rng_state,
+    unique_timestamp,
 )
+from .work_dir_lock import lock_work_dir
 
 logger = logging.getLogger('genforge.runner')
 
@@ -92,10 +79,10 @@ class Runner:
         self._deterministic = bool(randomness.get('deterministic', False))
         self._diff_rank_seed = bool(randomness.get('diff_rank_seed', False))
         self._seed = set_random_seed(**randomness)
-        cfg_name = _cfg_name(cfg)
+        cfg_name = config_name(cfg)
         self._work_dir = os.path.abspath(work_dir or os.path.join('work_dirs', cfg_name or 'run'))
         # rank 0's stamp everywhere: one log folder per run, whatever second each rank started
-        self._timestamp = broadcast_object(_unique_timestamp(self._work_dir))
+        self._timestamp = broadcast_object(unique_timestamp(self._work_dir))
         self._log_dir = os.path.join(self._work_dir, self._timestamp)
         self._experiment_name = experiment_name or (
             f'{cfg_name}_{self._timestamp}' if cfg_name else self._timestamp)
@@ -108,10 +95,9 @@ class Runner:
         self.visualizer = self._build_visualizer(visualizer)
         self.log_processor = self._build_log_processor(log_processor)
         self.default_scope = default_scope
-        self._load_from, self._resume = load_from, resume
-        self._has_loaded = False
-        self.model = self._wrap_model(self._build_model(model, data_preprocessor),
-                                      model_wrapper_cfg, optim_wrapper)
+        self.checkpoints = CheckpointManager(self, load_from=load_from, resume=resume)
+        self.model = _build.wrap_model(self._build_model(model, data_preprocessor), self.cfg,
+                                       model_wrapper_cfg, optim_wrapper)
         self._train_dataloader, self._val_dataloader = train_dataloader, val_dataloader
         self._test_dataloader = test_dataloader
         self._train_cfg = _train_cfg(train_cfg, nan_policy)
@@ -185,24 +171,6 @@ class Runner:
         if not isinstance(model, nn.Module):
             raise TypeError(f'model must be an nn.Module or a dict config, got {type(model).__name__}')
         return model
-
-    def _wrap_model(self, model: nn.Module, model_wrapper_cfg: dict | None,
-                    optim_wrapper: Any = None) -> nn.Module:
-        if model_wrapper_cfg is None and self.cfg is not None:
-            model_wrapper_cfg = self.cfg.get('model_wrapper_cfg')
-        device = torch.device('cuda', torch.cuda.current_device()) if torch.cuda.is_available() \
-            else torch.device('cpu')
-        model = apply_model_options(model.to(device), self.cfg)
-        if not is_distributed():
-            return model
-        cfg = _build.choose_model_wrapper_cfg(model_wrapper_cfg, optim_wrapper)
-        sync_bn = cfg.pop('sync_bn', None)
-        if sync_bn and not (self.cfg is not None and self.cfg.get('sync_bn')):
-            model = convert_sync_batchnorm(model, 'torch' if sync_bn is True else sync_bn)
-        default_args = dict(module=model)
-        if cfg['type'] == 'MMDistributedDataParallel' and device.type == 'cuda':
-            default_args['device_ids'] = [device.index]
-        return MODEL_WRAPPERS.build(cfg, default_args=default_args, key_path='model_wrapper_cfg')
 
     def _dump_config(self) -> None:
         if self.cfg is None or not is_main_process():
@@ -296,33 +264,20 @@ class Runner:
                                       epoch_length=len(loop.dataloader), max_iters=loop.max_iters,
                                       max_epochs=loop.max_epochs)
 
-    def _scale_lr(self) -> None:
-        cfg = self._auto_scale_lr
-        if not cfg or not cfg.get('enable', False):
-            return
-        batch = get_world_size() * self.train_dataloader.batch_size
-        ratio = batch / cfg['base_batch_size']
-        wrappers = self.optim_wrapper.values() if hasattr(self.optim_wrapper, 'values') \
-            else [self.optim_wrapper]
-        for wrapper in wrappers:
-            for group in wrapper.param_groups:
-                group['lr'] *= ratio
-        logger.info('auto_scale_lr: lr scaled by %.4f (batch %d / base %d)', ratio, batch,
-                    cfg['base_batch_size'])
-
     # -- entry points ----------------------------------------------------------------------
     def train(self) -> nn.Module:
         if self._train_dataloader is None or self._train_cfg is None or self.optim_wrapper is None:
             raise RuntimeError('train() needs train_dataloader, train_cfg and optim_wrapper; '
                                'give all three to the Runner (or the config)')
-        lock = _lock_work_dir(self._work_dir)   # before anything is written into work_dir
+        lock = lock_work_dir(self._work_dir)   # before anything is written into work_dir
         try:
             self._attach_logs()
             self._train_loop = self.build_train_loop(self._train_cfg)
             if not getattr(self, '_log_by_epoch_given', True):
                 self.log_processor.by_epoch = self._train_loop.by_epoch
             self.optim_wrapper = self.build_optim_wrapper(self.optim_wrapper)
-            self._scale_lr()
+            _build.scale_lr(self.optim_wrapper, self._auto_scale_lr,
+                            get_world_size() * self.train_dataloader.batch_size)
             self.param_schedulers = self.build_param_scheduler(self.param_schedulers)
             if self._val_dataloader is not None and self._val_loop is None:
                 self._val_loop = self.build_val_loop(self._val_cfg or {})
@@ -379,137 +334,35 @@ class Runner:
         self._log_handlers = []
 
     def _init_model_weights(self) -> None:
-        if hasattr(self._plain_model, 'init_weights') and not self._has_loaded:
+        if hasattr(self._plain_model, 'init_weights') and not self.checkpoints.has_loaded:
             self._plain_model.init_weights()
             # DDP synchronised the weights when it wrapped the model; init_weights ran later and
             # may have drawn different numbers per rank (diff_rank_seed), as in MMEngine.
             broadcast_model_state(self._plain_model)
 
-    # -- checkpoints -----------------------------------------------------------------------
+    # -- checkpoints: MMEngine's Runner API, done by the CheckpointManager ------------------
     def load_or_resume(self) -> None:
         """``resume=True``: latest checkpoint of work_dir (or load_from); ``resume=PATH``: that
         file; otherwise ``load_from`` loads weights only."""
-        if self._has_loaded:
-            return
-        resume_from = None
-        if isinstance(self._resume, str):
-            resume_from = self._resume
-        elif self._resume:
-            resume_from = self._load_from or find_resume_checkpoint(self._work_dir)
-            if resume_from is None:
-                logger.warning('resume=True but %s has no last_checkpoint; training from '
-                               'scratch', self._work_dir)
-        if resume_from is not None and self._train_loop is not None:
-            self.resume(resume_from)
-            self._has_loaded = True
-        elif self._load_from is not None or resume_from is not None:
-            # load_strict: None = load what matches but refuse a file that fits under half the
-            # model (another model's checkpoint), True = every key, False = whatever matches
-            strict = self.cfg.get('load_strict') if self.cfg is not None else None
-            self.load_checkpoint(self._load_from or resume_from, strict=bool(strict),
-                                 min_coverage=0.0 if strict is False else 0.5)
-            self._has_loaded = True
+        self.checkpoints.load_or_resume()
 
     def load_checkpoint(self, filename: str, map_location: Any = 'cpu', strict: bool = False,
                         revise_keys: list = ((r'^module\.', ''),),
                         min_coverage: float = 0.0) -> dict:
-        """Load weights (hooks may adjust the checkpoint first, e.g. EMAHook); refuse a file that
-        holds under ``min_coverage`` of the model's tensors."""
-        import re
-        checkpoint = _load_checkpoint(filename, map_location=map_location)
-        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
-        state = _extract_state_dict(checkpoint, filename)
-        for pattern, repl in revise_keys:
-            state = {re.sub(pattern, repl, k): v for k, v in state.items()}
-        check_coverage(checkpoint, state, self._plain_model, filename, min_coverage)
-        load_state_dict(self._plain_model, state, strict=strict, logger=logger)
-        logger.info('loaded checkpoint %s', filename)
-        return checkpoint
+        """Load weights only (see ``CheckpointManager.load``)."""
+        return self.checkpoints.load(filename, map_location, strict, revise_keys, min_coverage)
 
     def resume(self, filename: str) -> None:
         """Restore model, optimizers, schedulers, hub, loop counters, sampler and RNG."""
-        if str(filename).endswith('.safetensors'):
-            raise ValueError(f'resume={filename!r}: a .safetensors file holds weights only (no '
-                             f'optimizer, counters or RNG state); resume from a .pth checkpoint, '
-                             f'or start from these weights with load_from={filename!r}')
-        self._resume = True
-        try:
-            checkpoint = self.load_checkpoint(filename, strict=True)
-        except RuntimeError as exc:
-            if 'load_state_dict:' not in str(exc):
-                raise
-            raise resume_mismatch_error(filename, self._plain_model, exc) from None
-        problem = training_state_problem(checkpoint)
-        if problem is not None:
-            raise ValueError(f'resume={filename!r}: {problem}, so there is nothing to continue '
-                             f'from; start from these weights with --load-from {filename} '
-                             f'(load_from=...) instead')
-        meta = checkpoint.get('meta', {})
-        self._train_loop._epoch = int(meta.get('epoch', 0))
-        self._train_loop._iter = int(meta.get('iter', 0))
-        if 'optimizer' in checkpoint and self.optim_wrapper is not None:
-            self.optim_wrapper.load_state_dict(checkpoint['optimizer'])
-        if 'param_schedulers' in checkpoint and self.param_schedulers:
-            _load_schedulers(self.param_schedulers, checkpoint['param_schedulers'])
-        if 'message_hub' in checkpoint:
-            self.message_hub.load_state_dict(checkpoint['message_hub'])
-        if 'sampler' in checkpoint:
-            self._train_loop.load_state_dict(checkpoint['sampler'])
-        if 'rng_state' in checkpoint:
-            set_rng_state(checkpoint['rng_state'])
-        if 'model_train_state' in checkpoint and hasattr(self._plain_model,
-                                                         'load_train_state_dict'):
-            self._plain_model.load_train_state_dict(checkpoint['model_train_state'])
-        logger.info('resumed from %s at epoch %d, iter %d', filename, self.epoch, self.iter)
+        self.checkpoints.resume(filename)
 
     def save_checkpoint(self, out_dir: str, filename: str, file_client_args=None,
                         save_optimizer: bool = True, save_param_scheduler: bool = True,
                         meta: dict | None = None, by_epoch: bool = True,
                         backend_args=None) -> None:
         """Write ``out_dir/filename`` (rank 0) with everything resume needs."""
-        if self._train_loop is not None:
-            self._train_loop.nan_guard.check(self)  # never save weights poisoned unnoticed
-        meta = dict(meta or {})
-        if by_epoch:
-            meta.setdefault('epoch', self.epoch + 1)
-            meta.setdefault('iter', self.iter)
-        else:
-            meta.setdefault('epoch', self.epoch)
-            meta.setdefault('iter', self.iter + 1)
-        meta.update(seed=self._seed, experiment_name=self._experiment_name,
-                    time=time.strftime('%Y%m%d_%H%M%S'), genforge_version=genforge.__version__,
-                    cfg=config_text(self.cfg), metric_protocols=self._metric_protocols())
-        checkpoint = dict(meta=meta,
-                          state_dict=weights_to_cpu(get_state_dict(self.model)),
-                          message_hub=self.message_hub.state_dict(),
-                          rng_state=get_rng_state())
-        if self._train_loop is not None:
-            checkpoint['sampler'] = self._train_loop.state_dict()
-        if hasattr(self._plain_model, 'train_state_dict'):
-            # training state outside the weights (CycleGAN's image pools): kept apart so the
-            # state_dict keeps MMagic's exact layout
-            checkpoint['model_train_state'] = self._plain_model.train_state_dict()
-        if save_optimizer and self.optim_wrapper is not None:
-            checkpoint['optimizer'] = self.optim_wrapper.state_dict()
-        if save_param_scheduler and self.param_schedulers:
-            checkpoint['param_schedulers'] = _scheduler_states(self.param_schedulers)
-        self.call_hook('before_save_checkpoint', checkpoint=checkpoint)
-        if is_main_process():
-            path = os.path.join(out_dir, filename)
-            check_finite_weights(checkpoint['state_dict'], path, self._work_dir)
-            save_checkpoint(checkpoint, path)
-
-    def _metric_protocols(self) -> dict:
-        # what the last evaluation published, then every built evaluator's metrics (Multi*Loop
-        # keeps one inner loop per dataloader)
-        out = dict(self.message_hub.get_info('eval_protocols') or {})
-        for outer in (self._val_loop, self._test_loop):
-            for loop in getattr(outer, 'loops', None) or [outer]:
-                for metric in getattr(getattr(loop, 'evaluator', None), 'metrics', None) or []:
-                    protocol = getattr(metric, 'protocol', None)
-                    if isinstance(protocol, str):
-                        out[metric.prefix or type(metric).__name__] = protocol
-        return out
+        self.checkpoints.save(out_dir, filename, save_optimizer, save_param_scheduler, meta,
+                              by_epoch)
 
     # -- state -----------------------------------------------------------------------------
     @property
@@ -542,38 +395,6 @@ class Runner:
     logger = property(lambda self: logger)
 
 
-def _lock_work_dir(work_dir: str):
-    """Rank 0 locks ``work_dir`` for this run; every rank raises when another run holds it."""
-    from .work_dir_lock import WorkDirLock, WorkDirLockedError
-    lock, error = None, None
-    if is_main_process():
-        try:
-            lock = WorkDirLock(work_dir).acquire()
-        except WorkDirLockedError as exc:
-            error = str(exc)
-    error = broadcast_object(error)
-    if error is not None:
-        raise WorkDirLockedError(error)
-    return lock
-
-
-def _unique_timestamp(work_dir: str) -> str:
-    # Two runs started in the same second (tests, quick restarts) get their own log folder.
-    stamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
-    candidate, n = stamp, 0
-    while os.path.exists(os.path.join(work_dir, candidate)):
-        n += 1
-        candidate = f'{stamp}_{n}'
-    return candidate
-
-
-def _cfg_name(cfg: Any) -> str | None:
-    filename = getattr(cfg, 'filename', None)
-    if filename:
-        return os.path.splitext(os.path.basename(filename))[0]
-    return None
-
-
 def _train_cfg(train_cfg: dict | None, nan_policy: str | None) -> dict | None:
     if train_cfg is None:
         return None
@@ -581,24 +402,6 @@ def _train_cfg(train_cfg: dict | None, nan_policy: str | None) -> dict | None:
     if nan_policy is not None:
         cfg.setdefault('nan_policy', nan_policy)
     return cfg
-
-
-def _scheduler_states(schedulers):
-    if isinstance(schedulers, dict):
-        return {k: _scheduler_states(v) for k, v in schedulers.items()}
-    return [s.state_dict() for s in schedulers]
-
-
-def _load_schedulers(schedulers, states) -> None:
-    if isinstance(schedulers, dict):
-        for key, group in schedulers.items():
-            _load_schedulers(group, states[key])
-        return
-    if len(schedulers) != len(states):
-        raise ValueError(f'checkpoint has {len(states)} param schedulers, the config builds '
-                         f'{len(schedulers)}; resume with the same param_scheduler config')
-    for scheduler, state in zip(schedulers, states):
-        scheduler.load_state_dict(state)
 
 
 __all__ = ['Runner']

@@ -5,6 +5,7 @@ import logging
 import os
 import random
 import tempfile
+import time
 from typing import Any
 
 import numpy as np
@@ -104,12 +105,20 @@ def config_text(cfg: Any) -> str:
     return repr(dict(cfg)) if isinstance(cfg, dict) else repr(cfg)
 
 
-def cfg_get(cfg: Any, key: str, default: Any = None) -> Any:
-    """``cfg.get(key, default)`` for dict-like configs (Config, ConfigDict, dict)."""
-    if cfg is None:
-        return default
-    return cfg.get(key, default)
+def unique_timestamp(work_dir: str) -> str:
+    # Two runs started in the same second (tests, quick restarts) get their own log folder.
+    stamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
+    candidate, n = stamp, 0
+    while os.path.exists(os.path.join(work_dir, candidate)):
+        n += 1
+        candidate = f'{stamp}_{n}'
+    return candidate
 
 
-__all__ = ['set_random_seed', 'get_rng_state', 'set_rng_state', 'atomic_write_text',
-           'probe_writable', 'config_text', 'cfg_get']
+def config_name(cfg: Any) -> str | None:
+    filename = getattr(cfg, 'filename', None)
+    if filename:
+        return os.path.splitext(os.path.basename(filename))[0]
+    return None
+
+

@@ -15,6 +15,8 @@ import os
 import socket
 import time
 
+from genforge.dist import broadcast_object, is_main_process
+
 logger = logging.getLogger('genforge.runner')
 
 LOCK_NAME = '.genforge.lock'
@@ -124,4 +126,19 @@ class WorkDirLock:
         self._fd = None
 
 
-__all__ = ['WorkDirLock', 'WorkDirLockedError', 'LOCK_NAME']
+
+def lock_work_dir(work_dir: str):
+    """Rank 0 locks ``work_dir`` for this run; every rank raises when another run holds it."""
+    lock, error = None, None
+    if is_main_process():
+        try:
+            lock = WorkDirLock(work_dir).acquire()
+        except WorkDirLockedError as exc:
+            error = str(exc)
+    error = broadcast_object(error)
+    if error is not None:
+        raise WorkDirLockedError(error)
+    return lock
+
+
+__all__ = ['WorkDirLock', 'WorkDirLockedError', 'LOCK_NAME', 'lock_work_dir']

@@ -21,12 +21,12 @@ from PIL import Image
 from torch import nn
 from torch.utils.data import Dataset
 
+from genforge.checkpoint import load_checkpoint, save_checkpoint
 from genforge.cli import main
 from genforge.config import Config
 from genforge.models import BaseModel
 from genforge.registry import DATASETS
 from genforge.runner import Runner
-from genforge.checkpoint import load_checkpoint, save_checkpoint
 from genforge.structures import DataSample
 
 

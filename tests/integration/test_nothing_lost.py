@@ -209,9 +209,9 @@ model = dict(
 def sr(tmp_path):
     """A tiny x2 restorer config + checkpoint and a folder of two 8-bit photos."""
     import genforge.models  # noqa: F401
+    from genforge.checkpoint import save_checkpoint
     from genforge.config import Config
     from genforge.registry import MODELS
-    from genforge.checkpoint import save_checkpoint
     torch.manual_seed(0)
     cfg = tmp_path / 'sr.py'
     cfg.write_text(SR_CONFIG)
@@ -691,8 +691,8 @@ def test_demo_does_not_overwrite_a_real_runs_checkpoints(run2, tmp_path):
 
 def test_sample_label_out_of_range_is_one_line(tmp_path):
     import genforge.models  # noqa: F401
-    from genforge.registry import MODELS
     from genforge.checkpoint import save_checkpoint
+    from genforge.registry import MODELS
     model_cfg = dict(type='SNGAN', num_classes=3, noise_size=16,
                      data_preprocessor=dict(type='DataPreprocessor'),
                      generator=dict(type='SNGANGenerator', output_scale=32, base_channels=8),

@@ -5,9 +5,9 @@ import torch
 from PIL import Image
 
 import genforge.models  # noqa: F401
+from genforge.checkpoint import save_checkpoint
 from genforge.cli import main
 from genforge.registry import MODELS
-from genforge.checkpoint import save_checkpoint
 
 CONFIG = """
 scale = 2

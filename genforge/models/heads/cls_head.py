@@ -101,7 +101,9 @@ class ClsHead(BaseModule):
             if labels.ndim != 1:
                 raise ValueError('ClsHead: cal_acc needs class labels; with batch augments like '
                                  'Mixup the targets are mixed scores, so set cal_acc=False')
-            from genforge.evaluation.metrics.accuracy import Accuracy  # evaluation imports models
+            # lazy: importing genforge.evaluation loads the generative metrics, which import
+            # genforge.models (a cycle at import time)
+            from genforge.evaluation.metrics.accuracy import Accuracy
             acc = Accuracy.calculate(cls_score, labels, topk=self.topk)
             topk = (self.topk, ) if isinstance(self.topk, int) else self.topk
             losses.update({f'accuracy_top-{k}': a for k, a in zip(topk, acc)})

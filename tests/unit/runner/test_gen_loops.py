@@ -8,9 +8,9 @@ import genforge.models  # noqa: F401  (registers DCGAN)
 from genforge.datasets.collate import pseudo_collate
 from genforge.evaluation.evaluator import Evaluator
 from genforge.evaluation.inception import InceptionV3FID
+from genforge.message_hub import MessageHub
 from genforge.registry import LOOPS, MODELS
 from genforge.runner.build import build_evaluator
-from genforge.message_hub import MessageHub
 from genforge.structures import DataSample
 
 

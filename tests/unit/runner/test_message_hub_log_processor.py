@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from genforge.runner import LogProcessor, MessageHub
 from genforge.message_hub import HistoryBuffer
+from genforge.runner import LogProcessor, MessageHub
 
 
 def test_history_buffer_matches_numpy():

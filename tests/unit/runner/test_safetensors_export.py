@@ -7,7 +7,6 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 from torch import nn
 
-from genforge.cli import main
 from genforge.checkpoint import (
     export_safetensors,
     load_checkpoint,
@@ -15,6 +14,7 @@ from genforge.checkpoint import (
     save_checkpoint,
     save_safetensors,
 )
+from genforge.cli import main
 
 
 def _net(seed):

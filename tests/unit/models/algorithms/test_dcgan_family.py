@@ -8,11 +8,11 @@ import torch
 from torch import nn
 
 import genforge.models  # noqa: F401  (registers every type)
+from genforge.message_hub import MessageHub
 from genforge.models import BaseConditionalGAN, BaseGAN
 from genforge.models.archs import WGANGPDiscriminator, WGANGPGenerator
 from genforge.optim.optim_wrapper import OptimWrapper, OptimWrapperDict
 from genforge.registry import MODELS
-from genforge.message_hub import MessageHub
 from genforge.structures import DataSample
 
 TINY = {

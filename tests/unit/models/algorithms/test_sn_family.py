@@ -8,9 +8,9 @@ import torch
 import torch.nn.functional as F
 
 import genforge.models  # noqa: F401  (registers everything)
+from genforge.message_hub import MessageHub
 from genforge.optim import OptimWrapper, OptimWrapperDict
 from genforge.registry import MODELS
-from genforge.message_hub import MessageHub
 from genforge.structures import DataSample
 
 REF = Path(__file__).resolve().parents[3] / 'data' / 'state_dicts' / 'mmagic'
