@@ -133,7 +133,7 @@ def generation_init_weights(module: nn.Module, init_type: str = 'normal',
     module.apply(init_func)
 
 
-__all__ = ['set_requires_grad', 'default_init_weights', 'make_layer', 'normal_init',
+__all__ = ['pretrained_to_init_cfg', 'set_requires_grad', 'default_init_weights', 'make_layer', 'normal_init',
            'constant_init', 'xavier_init', 'kaiming_init', 'trunc_normal_init',
            'get_module_device', 'generation_init_weights']
 
@@ -145,3 +145,20 @@ def __getattr__(name: str):
         from genforge.models import layers
         return getattr(layers, name)
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
+
+def pretrained_to_init_cfg(pretrained: str | dict | None, init_cfg: dict | None) -> dict | None:
+    """MMagic's ``pretrained`` argument (path or dict(ckpt_path, prefix)) as a Pretrained init."""
+    if pretrained is None:
+        return init_cfg
+    if isinstance(pretrained, str):
+        return dict(type='Pretrained', checkpoint=pretrained)
+    if isinstance(pretrained, dict) and 'ckpt_path' in pretrained:
+        cfg = dict(type='Pretrained', checkpoint=pretrained['ckpt_path'])
+        if pretrained.get('prefix'):
+            cfg['prefix'] = pretrained['prefix']
+        if 'map_location' in pretrained:
+            cfg['map_location'] = pretrained['map_location']
+        return cfg
+    raise TypeError(f"pretrained must be a path or dict(ckpt_path=..., prefix=...), got "
+                    f"{pretrained!r}")

@@ -19,10 +19,8 @@ from genforge.models.layers.conditional_bn import BigGANConditionBN
 from genforge.models.layers.latent_sampling import check_noise_shape, sample_labels, sample_noise
 from genforge.models.layers.self_attention import SelfAttentionBlock
 from genforge.models.layers.spectral_norm import SNConvModule, build_sn_embedding, build_sn_linear, sn_weight
-from genforge.models.utils import get_module_device
+from genforge.models.utils import get_module_device, pretrained_to_init_cfg
 from genforge.registry import MODELS
-
-from .sngan_proj import pretrained_to_init_cfg
 
 __all__ = ['BigGANGenResBlock', 'BigGANDiscResBlock', 'BigGANGenerator', 'BigGANDiscriminator',
            'biggan_init']

@@ -17,9 +17,8 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from genforge.models.base_module import BaseModule
 from genforge.models.layers import ConvModule, build_conv_layer, build_norm_layer
+from genforge.models.layers.transformer import DropPath
 from genforge.registry import MODELS
-
-from .vision_transformer import DropPath
 
 __all__ = ['BasicBlock', 'Bottleneck', 'ResLayer', 'ResNet', 'ResNetV1c', 'ResNetV1d',
            'ResNet_CIFAR', 'get_expansion']

@@ -12,72 +12,24 @@ import logging
 from collections.abc import Callable
 from copy import deepcopy
 
-import numpy as np
 import torch
 from torch import nn
 
 from genforge.dist import is_multi_process
 from genforge.models.base_module import BaseModule
-from genforge.models.layers.conditional_bn import SNConditionNorm, check_sngan_init_type
+from genforge.models.layers.conditional_bn import SNConditionNorm
 from genforge.models.layers.latent_sampling import check_noise_shape, sample_labels, sample_noise
-from genforge.models.layers.spectral_norm import SNConvModule, build_sn_embedding, sn_weight
-from genforge.models.utils import get_module_device
+from genforge.models.layers.sngan_init import check_sngan_init_type, sngan_init
+from genforge.models.layers.spectral_norm import SNConvModule, build_sn_embedding
+from genforge.models.utils import get_module_device, pretrained_to_init_cfg
 from genforge.registry import MODELS
 
 logger = logging.getLogger(__name__)
 
 __all__ = ['SNGANGenResBlock', 'SNGANDiscResBlock', 'SNGANDiscHeadResBlock', 'SNGANGenerator',
-           'ProjDiscriminator', 'sngan_init',
-           'pretrained_to_init_cfg']
+           'ProjDiscriminator']
 
 _CONV_DEFAULTS = dict(kernel_size=3, stride=1, padding=1, act_cfg=None)
-
-
-@torch.no_grad()
-def sngan_init(root: nn.Module, init_type: str) -> None:
-    """Initialise every Conv2d / Linear / Embedding under ``root`` the MMagic SNGAN-family way."""
-    kind = init_type.upper()
-    if kind in ('PRETRAINED', 'PRETRAINEDINIT'):
-        return
-    for name, m in root.named_modules():
-        if not isinstance(m, (nn.Conv2d, nn.Linear, nn.Embedding)):
-            continue
-        weight, bias = sn_weight(m), getattr(m, 'bias', None)
-        if kind == 'BIGGAN':  # BigGAN-PyTorch: bias keeps PyTorch's default
-            nn.init.xavier_uniform_(weight, gain=1)
-            continue
-        if isinstance(m, nn.Embedding) and kind != 'STUDIO':
-            # the conditional-norm embeddings are told apart by their names
-            if 'weight' in name:
-                nn.init.constant_(weight, 1)
-            if 'bias' in name:
-                nn.init.constant_(weight, 0)
-            continue
-        if kind == 'STUDIO':
-            nn.init.orthogonal_(weight)
-        elif kind == 'SAGAN' or isinstance(m, nn.Linear) or 'shortcut' in name or 'to_rgb' in name:
-            nn.init.xavier_uniform_(weight, gain=1)
-        else:  # SNGAN: convs followed by ReLU get gain sqrt(2)
-            nn.init.xavier_uniform_(weight, gain=float(np.sqrt(2)))
-        if bias is not None:
-            nn.init.constant_(bias, 0)
-
-
-def pretrained_to_init_cfg(pretrained: str | dict | None, init_cfg: dict | None) -> dict | None:
-    """MMagic's ``pretrained`` argument (path or dict(ckpt_path, prefix)) as a Pretrained init."""
-    if pretrained is None:
-        return init_cfg
-    if isinstance(pretrained, str):
-        return dict(type='Pretrained', checkpoint=pretrained)
-    if isinstance(pretrained, dict) and 'ckpt_path' in pretrained:
-        cfg = dict(type='Pretrained', checkpoint=pretrained['ckpt_path'])
-        if pretrained.get('prefix'):
-            cfg['prefix'] = pretrained['prefix']
-        if 'map_location' in pretrained:
-            cfg['map_location'] = pretrained['map_location']
-        return cfg
-    raise TypeError(f"pretrained must be a path or dict(ckpt_path=..., prefix=...), got "
-                    f"{pretrained!r}")
 
 
 def _sn_conv(cin: int, cout: int, with_sn: bool, sn_cfg: dict, **kwargs) -> SNConvModule:

@@ -6,9 +6,9 @@ import torch
 from torch import nn
 
 from genforge.models.archs.mae_vit import build_2d_sincos_position_embedding
-from genforge.models.archs.vision_transformer import TransformerEncoderLayer
 from genforge.models.base_module import BaseModule
 from genforge.models.layers import build_norm_layer
+from genforge.models.layers.transformer import TransformerEncoderLayer
 from genforge.registry import MODELS
 
 __all__ = ['MAEPretrainDecoder', 'MAEPretrainHead']

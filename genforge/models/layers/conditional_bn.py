@@ -18,20 +18,12 @@ from genforge.models.base_module import BaseModule
 from genforge.registry import MODELS
 
 from .layer_builders import build_norm_layer
+from .sngan_init import check_sngan_init_type
 from .spectral_norm import build_sn_embedding, build_sn_linear, sn_weight
 
-__all__ = ['SNConditionNorm', 'BigGANConditionBN', 'SNGAN_INIT_TYPES']
-
-# init_cfg types of the SNGAN / SAGAN family (upper case), see ``sngan_proj.sngan_init``.
-SNGAN_INIT_TYPES = ('STUDIO', 'BIGGAN', 'SAGAN', 'SNGAN', 'SNGAN-PROJ', 'GAN-PROJ')
+__all__ = ['SNConditionNorm', 'BigGANConditionBN']
 
 
-def check_sngan_init_type(init_cfg: dict | None, where: str) -> str:
-    init_type = (init_cfg or {}).get('type', 'BigGAN')
-    if init_type.upper() not in SNGAN_INIT_TYPES + ('PRETRAINED', 'PRETRAINEDINIT'):
-        raise NotImplementedError(f"{where}: init_cfg type={init_type!r} is unknown; use one of "
-                                  f"'studio', 'BigGAN', 'SAGAN', 'SNGAN' or 'Pretrained'")
-    return init_type
 
 
 @MODELS.register_module()

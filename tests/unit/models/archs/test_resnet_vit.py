@@ -16,8 +16,8 @@ from genforge.models.archs import (
     ResNet_CIFAR,
     ResNetV1d,
     VisionTransformer,
-    resize_pos_embed,
 )
+from genforge.models.layers import resize_pos_embed
 from genforge.registry import MODELS
 
 REF = str(Path(__file__).resolve().parents[3] / 'data' / 'state_dicts' / 'mmpretrain')
