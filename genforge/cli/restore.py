@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import copy
 from pathlib import Path
 
 EXAMPLES = """Examples:
@@ -46,41 +45,16 @@ def _list_inputs(path: str) -> list[Path]:
     raise CLIError(f'input not found: {path}')
 
 
-def _inference_model_cfg(model_cfg: dict) -> dict:
-    """The model config without anything that needs files at build time (VGG weights,
-    pretrained generator init): the checkpoint provides the weights."""
-    cfg = copy.deepcopy(dict(model_cfg))
-    if cfg.get('perceptual_loss'):
-        cfg['perceptual_loss'] = dict(cfg['perceptual_loss'], pretrained=None)
-    if isinstance(cfg.get('generator'), dict):
-        cfg['generator'] = {k: v for k, v in cfg['generator'].items() if k != 'init_cfg'}
-    cfg.pop('init_cfg', None)
-    return cfg
-
-
 def build_restorer(cfg, checkpoint: str, device: str):
-    """Build ``cfg.model``, load the checkpoint, check the generator weights are all there."""
-    import torch
-
-    import genforge.models  # noqa: F401  (registers the models)
-    from genforge.checkpoint import load_checkpoint
+    """``init_model`` for an editing model (one with a generator)."""
+    from genforge.apis import init_model
     from genforge.cli import CLIError
-    from genforge.config.config_dict import to_plain
-    from genforge.registry import MODELS
 
-    if 'model' not in cfg:
-        raise CLIError('the config has no "model" key')
-    model = MODELS.build(_inference_model_cfg(to_plain(cfg.model)), key_path='model')
+    model = init_model(cfg, checkpoint, device)
     if not hasattr(model, 'generator'):
         raise CLIError(f'{type(model).__name__} has no generator; restore needs an editing model '
                        f'(BaseEditModel, SRGAN, ESRGAN ...)')
-    loaded = load_checkpoint(model, checkpoint, map_location='cpu', strict=False)['state_dict']
-    missing = [k for k in model.state_dict() if k.startswith('generator.') and k not in loaded]
-    if missing:
-        raise CLIError(f'checkpoint {checkpoint} has no weights for {len(missing)} generator '
-                       f'parameter(s) of this config (e.g. {missing[0]}); is it the checkpoint '
-                       f'of this config?')
-    return model.to(torch.device(device)).eval()
+    return model
 
 
 def _read_image(path: Path):

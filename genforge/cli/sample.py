@@ -47,41 +47,13 @@ def _parse_size(text: str) -> tuple[int, int]:
 
 
 def build_model_from_checkpoint(config: str, checkpoint: str, cfg_options=None, device='cpu'):
-    """Build ``cfg.model`` and load ``checkpoint`` (strict), in eval mode."""
-    import genforge.models  # noqa: F401  registers every model
-    from genforge.checkpoint import load_checkpoint
-    from genforge.registry import MODELS, import_custom_modules
+    """``genforge.apis.init_model`` with the CLI's one-line errors for missing files."""
+    from genforge.apis import init_model
 
     from ._common import check_file, load_config
     cfg = load_config(config, cfg_options)
     check_file(checkpoint, 'checkpoint')
-    import_custom_modules(cfg.get('custom_imports'))
-    model_cfg = dict(cfg.model)
-    if cfg.get('data_preprocessor') and 'data_preprocessor' not in model_cfg:
-        model_cfg['data_preprocessor'] = cfg.data_preprocessor
-    model = MODELS.build(model_cfg, key_path='model')
-    try:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
-    except RuntimeError as exc:
-        if 'does not fit' not in str(exc):
-            raise
-        raise _mismatch(checkpoint, config, model) from None
-    return model.to(device).eval()
-
-
-def _mismatch(checkpoint: str, config: str, model):
-    """One line for a checkpoint whose weights are not exactly this config's model."""
-    from genforge.checkpoint import _extract_state_dict, _load_checkpoint
-    from genforge.cli import CLIError
-    from genforge.runner.resume import held_model
-    ckpt = _load_checkpoint(checkpoint)
-    state = {k.removeprefix('module.'): v for k, v in _extract_state_dict(ckpt, checkpoint).items()}
-    own = model.state_dict()
-    fits = [k for k, v in own.items() if k in state and getattr(state[k], 'shape', None) == v.shape]
-    odd = [k for k in own if k not in fits][:2] + [k for k in state if k not in own][:2]
-    return CLIError(f'{checkpoint} holds {held_model(ckpt)}: {len(fits)} of the {len(own)} '
-                    f'tensors of the {type(model).__name__} that {config} builds fit (e.g. not '
-                    f'matching: {", ".join(odd)}); sample with the checkpoint of this config')
+    return init_model(cfg, checkpoint, device)
 
 
 def is_diffusion(model) -> bool:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import copy
 from pathlib import Path
 
 EXAMPLES = """Examples:
@@ -76,41 +75,16 @@ def _outputs(files: list[Path], out: str, folder_input: bool) -> list[Path]:
 
 
 def build_translator(cfg, checkpoint: str, device: str):
-    """Build ``cfg.model`` without discriminators, load the generators from ``checkpoint``."""
-    import torch
-
-    import genforge.models  # noqa: F401  (registers the models)
-    from genforge.checkpoint import load_state_dict_from_file
+    """``init_model`` for a translation model (its discriminators need no weights)."""
+    from genforge.apis import init_model
     from genforge.cli import CLIError
-    from genforge.config.config_dict import to_plain
     from genforge.models.algorithms.base_translation_model import BaseTranslationModel
-    from genforge.registry import MODELS
 
-    if 'model' not in cfg:
-        raise CLIError('the config has no "model" key')
-    model_cfg = copy.deepcopy(to_plain(cfg.model))
-    model_cfg['discriminator'] = None  # inference only: D's weights are not needed
-    model = MODELS.build(model_cfg, key_path='model')
+    model = init_model(cfg, checkpoint, device)
     if not isinstance(model, BaseTranslationModel):
         raise CLIError(f'{type(model).__name__} is not a translation model; translate needs '
                        'Pix2Pix, CycleGAN or another BaseTranslationModel')
-    try:
-        state = load_state_dict_from_file(checkpoint, map_location='cpu')
-    except Exception as exc:
-        raise CLIError(f'cannot read checkpoint {checkpoint}: {exc}') from exc
-    state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
-    wanted = model.state_dict()
-    missing = [k for k in wanted if k not in state]
-    wrong = [f'{k}: checkpoint {tuple(state[k].shape)} vs config {tuple(v.shape)}'
-             for k, v in wanted.items() if k in state and state[k].shape != v.shape]
-    if missing or wrong:
-        detail = f'no weights for {missing[0]}' if missing else wrong[0]
-        raise CLIError(f'checkpoint {checkpoint} does not match the generators of this config '
-                       f'({len(missing) + len(wrong)} tensor(s), e.g. {detail}). Use the config '
-                       'the checkpoint was trained with (work_dir keeps a copy, --cfg-options '
-                       'included).')
-    model.load_state_dict({k: state[k] for k in wanted})  # discriminators are not needed
-    return model.to(torch.device(device)).eval()
+    return model
 
 
 def _channel_order(cfg) -> str:

@@ -86,5 +86,5 @@ def test_translate_refuses_a_checkpoint_of_another_size(setup, capsys):
     assert main(['translate', str(tmp / 'big.py'), str(tmp / 'ckpt.pth'), str(tmp / 'in'),
                  '--target-domain', 'mask', '--out', str(tmp / 'out')]) == 2
     err = capsys.readouterr().err
-    assert 'does not match the generators' in err and 'checkpoint (4, 3, 7, 7)' in err
+    assert 'tensors that the CycleGAN' in err and 'checkpoint (4, 3, 7, 7)' in err
     assert not (tmp / 'out').exists()
