@@ -7,3 +7,8 @@ from .sr_blocks import *  # noqa: F401,F403
 from .spectral_norm import *  # noqa: F401,F403
 from .self_attention import *  # noqa: F401,F403
 from .conditional_bn import *  # noqa: F401,F403
+from .upfirdn2d import *  # noqa: F401,F403
+from .bias_act import *  # noqa: F401,F403
+from .modulated_conv import *  # noqa: F401,F403
+from .stylegan2_blocks import *  # noqa: F401,F403
+from .stylegan2_modulated import *  # noqa: F401,F403
