@@ -16,3 +16,5 @@ from .vision_transformer import *  # noqa: F401,F403
 from .resnet import *  # noqa: F401,F403
 from .mae_vit import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
+from .stylegan_utils import *  # noqa: F401,F403
+from .stylegan2 import *  # noqa: F401,F403
