@@ -1,11 +1,12 @@
 """StyleGAN2's modulated convolution with weight demodulation, in two equivalent forms.
 
 - grouped: every sample gets its own modulated weight; one grouped conv over the batch
-  (``groups=N``). Cheapest for one sample or no autograd (sampling).
+  (``groups=N``). NVlabs' choice for sampling on GPU.
 - fused-batch: the weight is shared; the style scales the input channels before the conv and
   the demodulation coefficients scale the output channels after it. One ordinary batched
-  conv — faster for training batches, where the grouped form's per-sample weight gradients
-  dominate.
+  conv. On CPU it was as fast or faster at every shape measured (forward + backward, N=2..8,
+  C=32..256, 8..64 px: up to 2.4x; no-grad sampling: up to 2.4x), so CPU always uses it; on GPU
+  the grouped form is used for sampling (no autograd graph or N == 1) as NVlabs does.
 
 Both are plain PyTorch ops, so double backward (R1 / path-length) works.
 """
@@ -52,7 +53,7 @@ def modulated_conv2d(x: Tensor, weight: Tensor, styles: Tensor, demodulate: bool
         upsample / downsample: stride-2 transposed conv / stride-2 conv, no padding (StyleGAN2
             blurs after / before); otherwise a stride-1 conv with ``padding``.
         fused_modconv: True = grouped form, False = fused-batch form, None = choose (grouped
-            when N == 1 or no autograd graph is being built, else fused-batch).
+            on GPU when N == 1 or no autograd graph is being built, else fused-batch).
 
     Returns:
         (N, O, H', W').
@@ -65,7 +66,7 @@ def modulated_conv2d(x: Tensor, weight: Tensor, styles: Tensor, demodulate: bool
     weight = weight.to(x.dtype)
     styles = styles.to(x.dtype)
     if fused_modconv is None:
-        fused_modconv = n == 1 or not torch.is_grad_enabled()
+        fused_modconv = x.is_cuda and (n == 1 or not torch.is_grad_enabled())
     dcoefs = _demod_coefs(weight, styles, eps) if demodulate else None
 
     if not fused_modconv:
