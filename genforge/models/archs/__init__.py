@@ -19,3 +19,4 @@ from .necks import *  # noqa: F401,F403
 from .stylegan_utils import *  # noqa: F401,F403
 from .stylegan2 import *  # noqa: F401,F403
 from .stylegan2_ada import *  # noqa: F401,F403
+from .stylegan1 import *  # noqa: F401,F403

@@ -4,8 +4,7 @@ names and state_dict layout, in pure PyTorch (no compiled ops)."""
 from __future__ import annotations
 
 import logging
-import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
@@ -22,7 +21,7 @@ from genforge.models.layers.stylegan2_modulated import ModulatedStyleConv, Modul
 from genforge.models.utils import get_module_device
 from genforge.registry import MODELS
 
-from .stylegan_utils import check_power_of_two, get_mean_latent, load_pretrained_prefix, style_mixing
+from .stylegan_utils import StyleLatentsMixin, check_power_of_two, load_pretrained_prefix, style_mixing
 
 __all__ = ['StyleGAN2Generator', 'StyleGAN2Discriminator', 'stylegan2_channels']
 
@@ -40,7 +39,7 @@ def stylegan2_channels(channel_multiplier: int = 2, max_channels: int = 512) -> 
 
 @MODELS.register_module('StyleGANv2Generator')
 @MODELS.register_module()
-class StyleGAN2Generator(nn.Module):
+class StyleGAN2Generator(StyleLatentsMixin, nn.Module):
     """StyleGAN2 generator: mapping MLP z -> w, constant 4x4 input, modulated convs with noise
     injection, skip-connected toRGB outputs.
 
@@ -125,12 +124,7 @@ class StyleGAN2Generator(nn.Module):
                                                upsample=True, fp16_enabled=fp16))
             in_ch = out_ch
 
-    # -- modes and helpers -----------------------------------------------------------------
-    def train(self, mode: bool = True) -> StyleGAN2Generator:
-        """Training mixes styles (``default_style_mode``); eval uses ``eval_style_mode``."""
-        self.default_style_mode = self._default_style_mode if mode else self.eval_style_mode
-        return super().train(mode)
-
+    # -- helpers ------------------------------------------------------------------------
     def make_injected_noise(self) -> list[Tensor]:
         """Fresh per-layer noise maps [(1, 1, 4, 4), (1, 1, 8, 8) x 2, ...]."""
         device = get_module_device(self)
@@ -139,12 +133,6 @@ class StyleGAN2Generator(nn.Module):
             noises += [torch.randn(1, 1, 2 ** i, 2 ** i, device=device) for _ in range(2)]
         return noises
 
-    def get_mean_latent(self, num_samples: int = 4096, **kwargs) -> Tensor:
-        """Mean w (1, style_channels): the EMA ``w_avg`` when tracked, else sampled."""
-        if hasattr(self, 'w_avg'):
-            return self.w_avg
-        return get_mean_latent(self, num_samples, **kwargs)
-
     def style_mixing(self, n_source: int, n_target: int, inject_index: int = 1,
                      truncation_latent: Tensor | None = None, truncation: float = 0.7) -> Tensor:
         """Style-mixing grid (see ``stylegan_utils.style_mixing``)."""
@@ -152,32 +140,6 @@ class StyleGAN2Generator(nn.Module):
                             inject_index=inject_index, truncation=truncation,
                             truncation_latent=truncation_latent,
                             style_channels=self.style_channels)
-
-    def _sample_styles(self, styles, num_batches: int, input_dim: int,
-                       input_is_latent: bool) -> list[Tensor]:
-        """Tensor / list / sampler / None -> a list of one or two style batches (checked)."""
-        if isinstance(styles, Tensor):
-            styles = [styles]
-        if isinstance(styles, (list, tuple)) and all(isinstance(s, Tensor) for s in styles):
-            for s in styles:
-                if s.shape[-1] != input_dim:
-                    kind = 'w latent (input_is_latent=True)' if input_is_latent else 'noise z'
-                    raise ValueError(
-                        f'{type(self).__name__}: the {kind} must have width {input_dim}, got a '
-                        f'tensor of shape {tuple(s.shape)}')
-            return list(styles)
-        if styles is not None and not callable(styles):
-            raise TypeError(f'styles must be a Tensor, a list of Tensors, a sampler or None, '
-                            f'got {type(styles).__name__}')
-        if num_batches <= 0:
-            raise ValueError('num_batches must be > 0 when styles is a sampler or None')
-        if styles is None and input_is_latent:
-            raise ValueError('input_is_latent=True needs latent tensors, not styles=None')
-        sampler: Callable = styles if callable(styles) else \
-            (lambda size: torch.randn(size))
-        mix = self.default_style_mode == 'mix' and random.random() < self.mix_prob
-        device = get_module_device(self)
-        return [sampler((num_batches, input_dim)).to(device) for _ in range(2 if mix else 1)]
 
     def _map_styles(self, styles: list[Tensor], label: Tensor | None) -> list[Tensor]:
         """z -> w through the mapping MLP (with the label embedding when conditional)."""
@@ -190,29 +152,6 @@ class StyleGAN2Generator(nn.Module):
         embedding = self.pixel_norm(self.embed(label))
         return [self.style_mapping(torch.cat([self.pixel_norm(s), embedding], dim=1))
                 for s in styles]
-
-    def _truncate(self, styles: list[Tensor], truncation: float,
-                  truncation_latent: Tensor | None) -> list[Tensor]:
-        if truncation >= 1:
-            return styles
-        if truncation_latent is None:
-            # computed once and cached, as MMagic does (sampling 4096 latents per call is slow)
-            if not hasattr(self, 'truncation_latent'):
-                self.truncation_latent = self.get_mean_latent()
-            truncation_latent = self.truncation_latent
-        return [truncation_latent + truncation * (s - truncation_latent) for s in styles]
-
-    def _latent_codes(self, styles: list[Tensor], inject_index: int | None) -> tuple[Tensor, int]:
-        """(N, num_latents, C): one w per layer; two styles switch at ``inject_index``."""
-        if len(styles) < 2:
-            inject_index = self.num_latents
-            s = styles[0]
-            return (s.unsqueeze(1).repeat(1, inject_index, 1) if s.ndim < 3 else s), inject_index
-        if inject_index is None:
-            inject_index = random.randint(1, self.num_latents - 1)
-        latent = styles[0].unsqueeze(1).repeat(1, inject_index, 1)
-        latent2 = styles[1].unsqueeze(1).repeat(1, self.num_latents - inject_index, 1)
-        return torch.cat([latent, latent2], 1), inject_index
 
     def forward(self, styles, label: Tensor | None = None, num_batches: int = -1,
                 return_noise: bool = False, return_latents: bool = False,

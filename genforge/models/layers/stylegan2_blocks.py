@@ -93,7 +93,8 @@ class _EqualConvModule(nn.Module):
 
 class EqualLinearActModule(nn.Module):
     """Equalized-LR linear (``linear.weight_orig``) + separate ``bias`` (* lr_mul) + optional
-    activation (``act_cfg=dict(type='fused_bias')``: leaky ReLU(0.2) * sqrt(2)).
+    activation (``act_cfg=dict(type='fused_bias')``: leaky ReLU(0.2) * sqrt(2); any other
+    type is built as an activation layer, e.g. LeakyReLU).
 
     Shapes: (N, in) or (N, ...) flattened -> (N, out).
     """
@@ -108,21 +109,24 @@ class EqualLinearActModule(nn.Module):
                                    lr_mul=self.lr_mul, mode=cfg.get('mode', 'fan_in'))
         self.bias = nn.Parameter(torch.full((out_features,), float(bias_init))) if bias \
             else None
-        if act_cfg is not None and act_cfg.get('type') != 'fused_bias':
-            raise ValueError(f"EqualLinearActModule: act_cfg={act_cfg!r}; only "
-                             f"dict(type='fused_bias') or None are supported")
-        self.with_activation = act_cfg is not None
-        if self.with_activation and self.bias is None:
+        self.act_type = None if act_cfg is None else \
+            'fused_bias' if act_cfg.get('type') == 'fused_bias' else 'normal'
+        if self.act_type == 'fused_bias' and self.bias is None:
             raise ValueError("EqualLinearActModule: act_cfg=dict(type='fused_bias') needs "
                              "bias=True")
+        if self.act_type == 'normal':  # e.g. StyleGAN1's LeakyReLU (no sqrt(2) gain)
+            from .layer_builders import build_activation_layer
+            self.activate = build_activation_layer(dict(act_cfg))
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim >= 3:
             x = x.reshape(x.shape[0], -1)
         x = self.linear(x)
-        if self.with_activation:
+        if self.act_type == 'fused_bias':
             return fused_bias_leakyrelu(x, self.bias * self.lr_mul)
-        return x if self.bias is None else x + self.bias * self.lr_mul
+        if self.bias is not None:
+            x = x + self.bias * self.lr_mul
+        return self.activate(x) if self.act_type == 'normal' else x
 
 
 class NoiseInjection(nn.Module):
