@@ -14,3 +14,5 @@ from .biggan import *  # noqa: F401,F403
 from .image_classifier import *  # noqa: F401,F403
 from .base_selfsup import *  # noqa: F401,F403
 from .mae import *  # noqa: F401,F403
+from .stylegan2 import *  # noqa: F401,F403
+from .stylegan3 import *  # noqa: F401,F403
