@@ -7,6 +7,7 @@ from pathlib import Path
 EXAMPLES = """Examples:
   genforge sample configs/dcgan/dcgan_1xb128-5epoches_lsun-bedroom-64x64.py ckpt.pth --out grid.png
   genforge sample my_cgan.py ckpt.pth --num 16 --label 3 --sample-model orig --save-dir samples/
+  genforge sample my_stylegan2.py ckpt.pth --truncation 0.7 --seed 1
 """
 
 
@@ -24,6 +25,8 @@ def add_parser(subparsers) -> None:
                    help='EMA or original generator (default: ema when the model has one)')
     p.add_argument('--label', type=int, default=None, help='class label for conditional GANs')
     p.add_argument('--save-dir', default=None, help='also write each image as a PNG here')
+    p.add_argument('--truncation', type=float, default=None,
+                   help='truncation psi of style-based generators, e.g. 0.7 (default: none)')
     p.add_argument('--batch-size', type=int, default=16)
     p.add_argument('--device', default='cpu', help='cpu or cuda[:N]')
     from ._common import add_cfg_options
@@ -49,7 +52,21 @@ def build_model_from_checkpoint(config: str, checkpoint: str, cfg_options=None, 
     return model.to(device).eval()
 
 
-def generate(model, num: int, sample_model: str, label: int | None, batch_size: int):
+def _check_truncation(model, truncation: float | None) -> dict:
+    """``sample_kwargs`` for ``--truncation``; an error when the generator has no such input."""
+    import inspect
+    if truncation is None:
+        return {}
+    gen = getattr(model, 'generator', None)
+    if gen is None or 'truncation' not in inspect.signature(gen.forward).parameters:
+        from genforge.cli import CLIError
+        raise CLIError(f'--truncation {truncation}: the generator of {type(model).__name__} has '
+                       f'no truncation input (StyleGAN generators do)')
+    return dict(truncation=truncation)
+
+
+def generate(model, num: int, sample_model: str, label: int | None, batch_size: int,
+             sample_kwargs: dict | None = None):
     """``num`` samples as a list of DataSample with ``fake_img``."""
     import torch
 
@@ -61,7 +78,8 @@ def generate(model, num: int, sample_model: str, label: int | None, batch_size: 
     with torch.no_grad():
         for start in range(0, num, batch_size):
             n = min(batch_size, num - start)
-            data = dict(inputs=dict(num_batches=n, sample_model=sample_model))
+            data = dict(inputs=dict(num_batches=n, sample_model=sample_model,
+                                    sample_kwargs=dict(sample_kwargs or {})))
             if label is not None:
                 data['data_samples'] = [DataSample().set_gt_label(label) for _ in range(n)]
             out = model.val_step(data)
@@ -83,7 +101,8 @@ def run(args) -> int:
     if sample_model == 'ema' and not has_ema:
         from genforge.cli import CLIError
         raise CLIError('--sample-model ema: this model was trained without ema_config')
-    samples = generate(model, args.num, sample_model, args.label, args.batch_size)
+    sample_kwargs = _check_truncation(model, getattr(args, 'truncation', None))
+    samples = generate(model, args.num, sample_model, args.label, args.batch_size, sample_kwargs)
     disp = sample_display_kwargs(model)
     imgs = torch.stack([s.fake_img.detach().float().cpu() for s in samples])
     imgs = imgs * disp['target_std'] + disp['target_mean']  # -> [0, 255]
