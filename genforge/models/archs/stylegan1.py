@@ -50,7 +50,7 @@ class StyleGAN1Generator(StyleLatentsMixin, nn.Module):
     def __init__(self, out_size: int, style_channels: int, num_mlps: int = 8,
                  blur_kernel: Sequence[int] = [1, 2, 1], lr_mlp: float = 0.01,
                  default_style_mode: str = 'mix', eval_style_mode: str = 'single',
-                 mix_prob: float = 0.9):
+                 mix_prob: float = 0.9, max_channels: int = 512):
         super().__init__()
         self.log_size = check_power_of_two(out_size, 'model.generator.out_size')
         self.out_size, self.style_channels, self.noise_size = out_size, style_channels, \
@@ -64,7 +64,8 @@ class StyleGAN1Generator(StyleLatentsMixin, nn.Module):
                 style_channels, style_channels, equalized_lr_cfg=dict(lr_mul=lr_mlp, gain=1.),
                 act_cfg=dict(type='LeakyReLU', negative_slope=0.2)))
         self.style_mapping = nn.Sequential(*layers)
-        self.channels = dict(CHANNELS)
+        # max_channels: a genforge option for small models (512 = MMagic's table)
+        self.channels = {res: min(ch, max_channels) for res, ch in CHANNELS.items()}
         self.convs, self.to_rgbs = nn.ModuleList(), nn.ModuleList()
         in_ch = self.channels[4]
         for i in range(2, self.log_size + 1):
@@ -142,14 +143,15 @@ class StyleGAN1Discriminator(nn.Module):
     """
 
     def __init__(self, in_size: int, blur_kernel: Sequence[int] = [1, 2, 1],
-                 mbstd_cfg: dict | None = dict(group_size=4)):
+                 mbstd_cfg: dict | None = dict(group_size=4), max_channels: int = 512):
         super().__init__()
         self.log_size = check_power_of_two(in_size, 'model.discriminator.in_size')
         self.in_size = in_size
-        in_ch = CHANNELS[in_size]
+        channels = {res: min(ch, max_channels) for res, ch in CHANNELS.items()}
+        in_ch = channels[in_size]
         self.convs, self.from_rgb = nn.ModuleList(), nn.ModuleList()
         for i in range(self.log_size, 2, -1):
-            out_ch = CHANNELS[2 ** (i - 1)]
+            out_ch = channels[2 ** (i - 1)]
             self.from_rgb.append(_EqualizedLRConvModule(3, in_ch, 3, padding=1, act=True))
             self.convs.append(nn.Sequential(
                 _EqualizedLRConvModule(in_ch, out_ch, 3, padding=1, act=True),
@@ -161,12 +163,12 @@ class StyleGAN1Discriminator(nn.Module):
         # cannot take; padding=1 (same parameters) makes the 4x4 stage and its fade-in work
         self.from_rgb.append(_EqualizedLRConvModule(3, in_ch, 3, padding=1, act=True))
         self.convs.append(nn.Sequential(
-            _EqualizedLRConvModule(in_ch + 1, 512, 3, padding=1, act=True),
-            _EqualizedLRConvModule(512, 512, 4)))
+            _EqualizedLRConvModule(in_ch + 1, channels[4], 3, padding=1, act=True),
+            _EqualizedLRConvModule(channels[4], channels[4], 4)))
         self.with_mbstd = mbstd_cfg is not None
         if self.with_mbstd:
             self.mbstd_layer = ModMBStddevLayer(**mbstd_cfg)
-        self.final_linear = nn.Sequential(EqualLinearActModule(CHANNELS[4], 1))
+        self.final_linear = nn.Sequential(EqualLinearActModule(channels[4], 1))
         self.n_layer = len(self.convs)
 
     def forward(self, input: Tensor, transition_weight: float = 1.,

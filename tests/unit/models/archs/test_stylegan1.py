@@ -55,8 +55,8 @@ def test_fused_pool_conv_is_conv_then_2x2_average():
 def test_progressive_scales_and_fade_in_blend():
     torch.manual_seed(0)
     g = MODELS.build(dict(type='StyleGANv1Generator', out_size=16, style_channels=8,
-                          num_mlps=2))
-    d = MODELS.build(dict(type='StyleGANv1Discriminator', in_size=16))
+                          num_mlps=2, max_channels=16))
+    d = MODELS.build(dict(type='StyleGANv1Discriminator', in_size=16, max_channels=16))
     z = torch.randn(2, 8)
     for scale in (4, 8, 16):
         img = g(z, curr_scale=scale, randomize_noise=False)
