@@ -4,6 +4,7 @@ names and state_dict layout, in pure PyTorch (no compiled ops)."""
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 
 import torch
@@ -21,6 +22,7 @@ from genforge.models.layers.stylegan2_modulated import ModulatedStyleConv, Modul
 from genforge.models.utils import get_module_device
 from genforge.registry import MODELS
 
+from .stylegan3 import MappingNetwork
 from .stylegan_utils import StyleLatentsMixin, check_power_of_two, load_pretrained_prefix, style_mixing
 
 __all__ = ['StyleGAN2Generator', 'StyleGAN2Discriminator', 'stylegan2_channels']
@@ -218,9 +220,6 @@ class StyleGAN2Discriminator(nn.Module):
                  init_cfg: dict | None = None, pretrained: dict | None = None,
                  max_channels: int = 512):
         super().__init__()
-        if cond_size is not None and cond_size > 0:
-            raise NotImplementedError('StyleGAN2Discriminator: cond_size (conditional '
-                                      'projection) is not supported yet; set cond_size=None')
         log_size = check_power_of_two(in_size, 'model.discriminator.in_size')
         self.in_size, self.img_channels = in_size, img_channels
         self.fp16_enabled, self.convert_input_fp32 = fp16_enabled, convert_input_fp32
@@ -235,13 +234,21 @@ class StyleGAN2Discriminator(nn.Module):
             convs.append(ResBlock(in_ch, out_ch, blur_kernel, fp16_enabled=fp16,
                                   convert_input_fp32=convert_input_fp32))
             in_ch = out_ch
+        self.mapping = None  # MMagic registers it before the convs (state_dict order)
+        score_ch = 1
+        if cond_size is not None and cond_size > 0:
+            # projection discriminator: the score is <features, mapping(label)> / sqrt(C)
+            score_ch = cond_mapping_channels or 512
+            self.mapping = MappingNetwork(noise_size=0, style_channels=score_ch,
+                                          cond_size=cond_size, num_ws=None,
+                                          num_layers=cond_mapping_layers or 8, w_avg_beta=None)
         self.convs = nn.Sequential(*convs)
         self.mbstd_layer = ModMBStddevLayer(**mbstd_cfg)
         extra = mbstd_cfg.get('channel_groups', 1)
         self.final_conv = ConvDownLayer(in_ch + extra, channels[4], 3, fp16_enabled=fp16_enabled)
         self.final_linear = nn.Sequential(
             EqualLinearActModule(channels[4] * 4 * 4, channels[4], act_cfg=dict(type='fused_bias')),
-            EqualLinearActModule(channels[4], 1))
+            EqualLinearActModule(channels[4], score_ch))
         if pretrained is not None:
             load_pretrained_prefix(self, **pretrained)
 
@@ -258,5 +265,10 @@ class StyleGAN2Discriminator(nn.Module):
         x = self.mbstd_layer(self.convs(x))
         if not (self.final_conv.fp16_enabled or not self.convert_input_fp32):
             x = x.float()
-        x = self.final_conv(x)
-        return self.final_linear(x.reshape(x.shape[0], -1))
+        x = self.final_linear(self.final_conv(x).reshape(x.shape[0], -1))
+        if self.mapping is not None:
+            if label is None:
+                raise ValueError(f'{type(self).__name__}: cond_size is set, so a label is needed')
+            cmap = self.mapping(None, label)
+            x = (x * cmap).sum(dim=1, keepdim=True) / math.sqrt(cmap.shape[1])
+        return x

@@ -157,3 +157,20 @@ def test_clear_errors(tmp_path):
     loaded = tiny_g(pretrained=dict(ckpt_path=str(good), prefix='generator'))
     z = torch.randn(1, 8)
     torch.testing.assert_close(loaded(z, randomize_noise=False), src(z, randomize_noise=False))
+
+
+def test_conditional_projection_discriminator():
+    torch.manual_seed(0)
+    d = MODELS.build(dict(type='StyleGAN2Discriminator', in_size=16, max_channels=8,
+                          cond_size=3, cond_mapping_channels=8, cond_mapping_layers=2))
+    assert [k for k in d.state_dict()][:2] == ['mapping.embed.weight', 'mapping.embed.bias']
+    x = torch.randn(2, 3, 16, 16)
+    feats = {}
+    d.final_linear.register_forward_hook(lambda m, i, o: feats.update(out=o))
+    labels = torch.eye(3)[[0, 2]]
+    score = d(x, labels)
+    cmap = d.mapping(None, labels)
+    torch.testing.assert_close(score, (feats['out'] * cmap).sum(1, keepdim=True) / 8 ** 0.5)
+    assert not torch.allclose(score, d(x, torch.eye(3)[[1, 1]]))
+    with pytest.raises(ValueError, match='a label is needed'):
+        d(x)
