@@ -45,13 +45,13 @@ dataset_type = 'BasicImageDataset'
 
 # 384x512 car images are zero-padded to 512x512 (the network is square)
 train_pipeline = [
-    dict(type='LoadImageFromFile', key='gt'),
+    dict(type='LoadImageFromFile', key='img'),
     dict(
         type='NumpyPad',
-        keys='gt',
+        keys='img',
         padding=((64, 64), (0, 0), (0, 0)),
     ),
-    dict(type='Flip', keys=['gt'], direction='horizontal'),
+    dict(type='Flip', keys=['img'], direction='horizontal'),
     dict(type='PackInputs')  # MMEditing 1.0rc's PackEditInputs
 ]
 
