@@ -35,6 +35,15 @@ BATCH = 16
 # Wall time by default; --clock cpu uses this process's CPU time, which other processes on a
 # shared machine cannot inflate (use it with --threads 1: idle OpenMP threads spin).
 _now = time.perf_counter
+# Where both sides run: the Runner puts the model on CUDA when there is one, so the plain loop
+# must too (set in main). CUDA kernels are asynchronous: every timestamp synchronises first.
+DEVICE = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+
+
+def _stamp() -> float:
+    if DEVICE.type == 'cuda':
+        torch.cuda.synchronize()
+    return _now()
 
 
 # -- data held in memory (both sides read the same images; no decoding in the timed loop) -------
@@ -70,10 +79,10 @@ class IterClock(Hook):
         self.stamps: list[float] = []
 
     def before_train(self, runner) -> None:
-        self.stamps = [_now()]
+        self.stamps = [_stamp()]
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
-        self.stamps.append(_now())
+        self.stamps.append(_stamp())
 
 
 # -- the plain loops: what a user writes by hand ----------------------------------------------
@@ -121,11 +130,11 @@ def check_same_function(gf: nn.Module, plain: nn.Module, x: torch.Tensor) -> Non
 def plain_dcgan_loop(nets, real: torch.Tensor, opts, iters: int) -> list[float]:
     g, d = nets
     opt_g, opt_d = opts
-    stamps = [_now()]
+    stamps = [_stamp()]
     for _ in range(iters):
         # discriminator step on fake (no graph through G) and real images
         with torch.no_grad():
-            fake = g(torch.randn(real.shape[0], 100, 1, 1))
+            fake = g(torch.randn(real.shape[0], 100, 1, 1, device=real.device))
         pred_fake, pred_real = d(fake), d(real)
         loss_d = F.binary_cross_entropy_with_logits(pred_fake, torch.zeros_like(pred_fake)) + \
             F.binary_cross_entropy_with_logits(pred_real, torch.ones_like(pred_real))
@@ -134,13 +143,13 @@ def plain_dcgan_loop(nets, real: torch.Tensor, opts, iters: int) -> list[float]:
         opt_d.zero_grad()
         # generator step through a frozen D
         d.requires_grad_(False)
-        pred = d(g(torch.randn(real.shape[0], 100, 1, 1)))
+        pred = d(g(torch.randn(real.shape[0], 100, 1, 1, device=real.device)))
         loss_g = F.binary_cross_entropy_with_logits(pred, torch.ones_like(pred))
         loss_g.backward()
         opt_g.step()
         opt_g.zero_grad()
         d.requires_grad_(True)
-        stamps.append(_now())
+        stamps.append(_stamp())
     return np.diff(stamps).tolist()
 
 
@@ -152,13 +161,13 @@ def plain_srcnn_net() -> nn.Module:
 
 def plain_srcnn_loop(net, batch: tuple, opt, iters: int) -> list[float]:
     lq, gt = batch
-    stamps = [_now()]
+    stamps = [_stamp()]
     for _ in range(iters):
         loss = F.l1_loss(net(lq), gt)
         loss.backward()
         opt.step()
         opt.zero_grad()
-        stamps.append(_now())
+        stamps.append(_stamp())
     return np.diff(stamps).tolist()
 
 
@@ -197,6 +206,7 @@ def run_runner(args, model: nn.Module, dataset: dict, optim_wrapper: dict,
 
 # -- benchmarks -------------------------------------------------------------------------------
 def _to_fmt(module: nn.Module, args) -> nn.Module:
+    module = module.to(DEVICE)
     if args.channels_last:
         module = module.to(memory_format=torch.channels_last)
     if args.compile:
@@ -220,7 +230,7 @@ def bench_dcgan(args) -> tuple[list[float], list[float]]:
     g, d = _to_fmt(g, args), _to_fmt(d, args)
     dataset = dict(type='InMemoryImages', num=BATCH, gt_size=64)
     real = torch.stack([it['data_samples'].gt_img for it in InMemoryImages(BATCH, 64).items])
-    real = real.float() / 127.5 - 1  # what the DataPreprocessor makes of it: [-1, 1]
+    real = real.to(DEVICE).float() / 127.5 - 1  # what the DataPreprocessor makes: [-1, 1]
     if args.channels_last:
         real = real.contiguous(memory_format=torch.channels_last)
     betas = (0.5, 0.999)
@@ -255,8 +265,8 @@ def bench_srcnn(args) -> tuple[list[float], list[float]] | None:
     size = args.sr_gt_size
     dataset = dict(type='InMemoryImages', num=BATCH, gt_size=size, lq_scale=4)
     items = InMemoryImages(BATCH, size, lq_scale=4).items
-    lq = torch.stack([it['inputs'] for it in items]).float() / 255.
-    gt = torch.stack([it['data_samples'].gt_img for it in items]).float() / 255.
+    lq = torch.stack([it['inputs'] for it in items]).to(DEVICE).float() / 255.
+    gt = torch.stack([it['data_samples'].gt_img for it in items]).to(DEVICE).float() / 255.
     if args.channels_last:
         lq = lq.contiguous(memory_format=torch.channels_last)
     optim_wrapper = dict(optimizer=optimizer_cfg(args, (0.9, 0.999)))
@@ -308,6 +318,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     group.add_argument('--foreach', action='store_true', help='Adam(foreach=True)')
     group.add_argument('--fused', action='store_true', help='Adam(fused=True)')
     p.add_argument('--threads', type=int, default=None, help='torch.set_num_threads')
+    p.add_argument('--device', choices=['auto', 'cpu', 'cuda'], default='auto',
+                   help='auto: CUDA when available (where the Runner puts the model)')
     p.add_argument('--clock', choices=['wall', 'cpu'], default='wall',
                    help='time per iteration: wall clock or this process\'s CPU time')
     args = p.parse_args(argv)
@@ -317,14 +329,24 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> int:
-    global _now
+    global _now, DEVICE
     args = parse_args(argv)
+    if args.device == 'cpu' and torch.cuda.is_available():
+        raise SystemExit('--device cpu on a CUDA machine: the Runner would still use CUDA; '
+                         'hide the GPU with CUDA_VISIBLE_DEVICES= instead')
+    if args.device == 'cuda':
+        DEVICE = torch.device('cuda')
     _now = time.process_time if args.clock == 'cpu' else time.perf_counter
     logging.getLogger('genforge').setLevel(logging.WARNING)
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)  # denormal slow paths would time the weights, not the loop
     opts = [k for k in ('channels_last', 'compile', 'foreach', 'fused') if getattr(args, k)]
+    from genforge.optim.amp import cpu_has_native_bf16
+    print(f'CPU native bf16 (AVX512-BF16/AMX, torch.ops.mkldnn._is_mkldnn_bf16_supported()): '
+          f'{cpu_has_native_bf16()}; AMP/channels_last/compile variants: benchmarks/amp_speed.py')
+    print(f'device {DEVICE}' + (f' ({torch.cuda.get_device_name()})' if DEVICE.type == 'cuda'
+                                 else '') + ', ', end='')
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, batch {BATCH}, '
           f'{args.rounds} rounds x {args.iters} iters (+{args.warmup} warm-up), '
           f'options: {", ".join(opts) or "none"}, {args.clock} clock')

@@ -62,8 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print('interrupted', file=sys.stderr)
+    except KeyboardInterrupt as exc:   # the message says what was being done, if anything
+        text = str(exc)
+        print(text if text.startswith('interrupted') else
+              f'interrupted: {text}' if text else 'interrupted', file=sys.stderr)
         return 130
     except BrokenPipeError:  # `genforge print-config cfg.py | head`: the reader left, not an error
         import os

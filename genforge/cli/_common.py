@@ -74,3 +74,60 @@ def print_metrics_table(metrics: dict[str, Any], title: str = 'metrics') -> None
             value = value.item()
         table.add_row(str(key), f'{value:.4f}' if isinstance(value, float) else str(value))
     Console().print(table)
+
+
+_PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def refuse_overwrite(outputs, protected=(), flag: str = '--out', png: bool = True) -> None:
+    """CLIError when writing ``outputs`` would replace a file the user still needs.
+
+    Refused: an output that is one of ``protected`` (inputs, checkpoint, config, logs; symlinks
+    and hard links included), two outputs with the same path, an existing folder, and, when
+    ``png``, an existing file that is not a PNG image (a log, a checkpoint, a photo ...).
+    """
+    from genforge.cli import CLIError
+    protected = [Path(p) for p in protected]
+    seen: dict[str, Path] = {}
+    for out in map(Path, outputs):
+        for src in protected:
+            if _same_file(out, src) or os.path.abspath(out) == os.path.abspath(src):
+                raise CLIError(f'{flag} {out}: writing there would overwrite the input {src}; '
+                               f'choose another {flag}')
+        key = os.path.realpath(out)
+        if key in seen:
+            raise CLIError(f'{flag}: two results would be written to {out} (inputs with the same '
+                           f'name but different suffixes?); restore them into separate folders')
+        seen[key] = out
+        if out.is_dir():
+            raise CLIError(f'{flag} {out} is a folder; give a file name such as {out}/out.png')
+        if png and out.is_file():
+            with open(out, 'rb') as f:
+                if f.read(8) != _PNG_MAGIC:
+                    raise CLIError(f'{flag} {out} exists and is not a PNG image; it would be '
+                                   f'replaced. Choose another {flag} or delete it first')
+
+
+def check_device(device: str) -> None:
+    """CLIError for a device this machine does not have (not torch's assertion)."""
+    import torch
+
+    from genforge.cli import CLIError
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise CLIError(f"--device {device!r} is not a device; use 'cpu', 'cuda' or 'cuda:N'"
+                       ) from None
+    if dev.type == 'cuda':
+        if not torch.cuda.is_available():
+            raise CLIError(f'--device {device}: no CUDA GPU is available here; use --device cpu')
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise CLIError(f'--device {device}: this machine has {torch.cuda.device_count()} '
+                           f'GPU(s) (cuda:0 .. cuda:{torch.cuda.device_count() - 1})')

@@ -1,4 +1,5 @@
-"""``genforge demo``: train a small DCGAN on scikit-learn's bundled digits, on a CPU, in minutes."""
+"""``genforge demo``: train a small DCGAN (or, with ``--model ddpm``, an Improved DDPM) on
+scikit-learn's bundled digits, on a CPU, in minutes."""
 from __future__ import annotations
 
 import argparse
@@ -8,6 +9,7 @@ from pathlib import Path
 EXAMPLES = """Examples:
   genforge demo                       # ~3 minutes on 2 CPU cores
   genforge demo --iters 300 --work-dir /tmp/demo
+  genforge demo --model ddpm          # diffusion: sample grid, loss curves, denoising chain
 """
 
 IMG_SIZE = 32
@@ -60,11 +62,16 @@ def demo_config(work_dir: str, iters: int, vis_interval: int, batch_size: int = 
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser('demo', help='train a small DCGAN on bundled digits (CPU, minutes)',
+    p = subparsers.add_parser('demo', help='train a small DCGAN or DDPM on bundled digits '
+                                           '(CPU, minutes)',
                               description=__doc__, epilog=EXAMPLES,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--work-dir', default='work_dirs/demo', help='output folder (work_dirs/demo)')
-    p.add_argument('--iters', type=int, default=1500, help='training iterations (default 1500)')
+    p.add_argument('--model', choices=['dcgan', 'ddpm'], default='dcgan',
+                   help='dcgan (default) or ddpm (Improved DDPM)')
+    p.add_argument('--work-dir', default=None,
+                   help='output folder (default work_dirs/demo, work_dirs/demo_ddpm for ddpm)')
+    p.add_argument('--iters', type=int, default=None,
+                   help='training iterations (default 1500 for dcgan, 1000 for ddpm)')
     p.add_argument('--print-config', action='store_true', help='print the config and exit')
     # for the test-suite: tiny batch and metric so the whole flow runs in seconds
     p.add_argument('--fast', action='store_true', help=argparse.SUPPRESS)
@@ -76,12 +83,25 @@ def run(args) -> int:
 
     from genforge.config import Config
     console = Console()
+    ddpm = args.model == 'ddpm'
+    if args.work_dir is None:
+        args.work_dir = 'work_dirs/demo_ddpm' if ddpm else 'work_dirs/demo'
+    if args.iters is None:
+        args.iters = 1000 if ddpm else 1500
     if args.iters < 1:
         from genforge.cli import CLIError
         raise CLIError(f'--iters must be positive, got {args.iters}')
+    if ddpm:
+        from ._demo_ddpm import run_ddpm_demo
+        return run_ddpm_demo(args, console)
     vis_interval = max(1, args.iters // 6)
     size = dict(batch_size=8, swd_samples=64) if args.fast else {}
     cfg = Config(demo_config(args.work_dir, args.iters, vis_interval, **size))
+    # The demo may be run again into its own folder (recognised by its final grid), but never
+    # over the checkpoints of a real run that --work-dir happens to name.
+    from genforge.runner.resume import list_checkpoints
+    cfg.overwrite_checkpoints = not list_checkpoints(args.work_dir) or \
+        (Path(args.work_dir) / 'final_grid.png').is_file()
     if args.print_config:
         print(cfg.pretty_text)
         return 0

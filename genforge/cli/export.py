@@ -40,8 +40,8 @@ def run(args) -> int:
     out = args.out or os.path.splitext(args.checkpoint)[0] + '.safetensors'
     if not out.endswith('.safetensors'):
         raise CLIError(f'--out {out}: the file name must end with .safetensors')
-    if os.path.abspath(out) == os.path.abspath(args.checkpoint):
-        raise CLIError(f'--out {out} would overwrite the checkpoint; choose another name')
+    from ._common import refuse_overwrite
+    refuse_overwrite([out], [args.checkpoint], png=False)
     tensors = export_safetensors(args.checkpoint, out, ema_only=args.ema_only,
                                  allow_pickle=args.allow_pickle)
     from rich.console import Console

@@ -81,6 +81,13 @@ def run(args) -> int:
             raise ValueError(f'fid-stats: --num {args.num} but only {len(files)} images under '
                              f"'{args.data_dir}'")
         files = files[:args.num]
+    from ._common import check_device, refuse_overwrite
+    if args.num < -1 or args.num == 0 or args.batch_size < 1:
+        from genforge.cli import CLIError
+        raise CLIError(f'--num {args.num} / --batch-size {args.batch_size}: use --num -1 (all) or '
+                       f'a positive number, and a positive --batch-size')
+    refuse_overwrite([args.out], files, png=False)
+    check_device(args.device)
     extractor = InceptionExtractor(args.inception_style, args.inception_path).to(args.device)
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task('Inception features', total=len(files))

@@ -36,18 +36,30 @@ def find_scalar_files(path: str | os.PathLike) -> list[Path]:
 
 
 def read_scalars(files: list[Path]) -> list[dict]:
+    """Every JSON-object line of ``files``. Other lines are skipped: a run killed mid-write leaves
+    one partial last line; anything else (bytes that are not UTF-8, JSON that is not an object)
+    is counted and reported on stderr with the file name."""
+    import sys
     records = []
     for file in files:
-        with open(file) as f:
-            for line in f:
-                line = line.strip()
-                if not line:
-                    continue
+        bad, last_bad = 0, False
+        with open(file, 'rb') as f:
+            for raw in f:
                 try:
-                    records.append(json.loads(line))
-                except json.JSONDecodeError:
-                    # A run killed mid-write leaves at most one partial last line: skip it.
+                    record = json.loads(raw.decode('utf-8').strip() or 'null')
+                except (UnicodeDecodeError, json.JSONDecodeError):
+                    record = False
+                if record is None:   # blank line
                     continue
+                last_bad = not isinstance(record, dict)
+                if last_bad:
+                    bad += 1
+                    continue
+                records.append(record)
+        bad -= last_bad   # the partial last line of a killed run is expected
+        if bad:
+            print(f'genforge plot-logs: warning: skipped {bad} line(s) of {file} that are not '
+                  f'JSON objects (damaged log?)', file=sys.stderr)
     return records
 
 
@@ -97,6 +109,8 @@ def run(args) -> int:
         raise CLIError(f'none of [{wanted}] found in {files[-1]}')
     out = args.out or str(Path(args.work_dir if Path(args.work_dir).is_dir() else
                                Path(args.work_dir).parent) / 'curves.png')
+    from ._common import refuse_overwrite
+    refuse_overwrite([out], files)
     plot_series(series, out, title=str(args.work_dir))
     print(f'wrote {out} ({", ".join(series)})')
     return 0

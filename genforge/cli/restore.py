@@ -84,12 +84,19 @@ def build_restorer(cfg, checkpoint: str, device: str):
 
 
 def _read_image(path: Path):
+    """(C, H, W) uint8 RGB; 16-bit files are scaled to 8 bit as for training (cv2's rule)."""
     import numpy as np
     import torch
-    from PIL import Image
-    with Image.open(path) as im:
-        arr = np.asarray(im.convert('RGB'))  # the SR models here are trained on RGB
-    return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))  # (C, H, W) uint8
+
+    from genforge.cli import CLIError
+    from genforge.datasets.base_dataset import BadImageError
+    from genforge.datasets.transforms.loading import read_image
+    try:
+        arr = read_image(str(path), 'color', 'rgb')  # the SR models here are trained on RGB
+    except BadImageError:
+        raise CLIError(f'cannot read {path}: the file is corrupt, truncated or not an image; '
+                       f're-export it or move it out of the input folder') from None
+    return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
 
 
 def _write_png(img, path: Path) -> None:
@@ -98,8 +105,12 @@ def _write_png(img, path: Path) -> None:
     from genforge.fileio import atomic_open
     arr = img.round().clamp(0, 255).byte().permute(1, 2, 0).cpu().numpy()
     im = Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr)
-    with atomic_open(path, 'wb') as f:
-        im.save(f, format='PNG')
+    try:
+        with atomic_open(path, 'wb') as f:
+            im.save(f, format='PNG')
+    except OSError as exc:   # full disk, read-only folder: name the file
+        from genforge.fileio import write_error
+        raise write_error(path, exc) from exc
 
 
 def restore_image(model, img, tile, tile_pad, progress=None):
@@ -128,7 +139,7 @@ def run(args) -> int:
 
     from genforge.cli import CLIError
 
-    from ._common import check_file, load_config
+    from ._common import check_file, load_config, refuse_overwrite
 
     cfg = load_config(args.config)
     check_file(args.checkpoint, 'checkpoint')
@@ -139,9 +150,17 @@ def run(args) -> int:
         raise CLIError(f"--tile must be an integer >= 0 or 'auto', got {args.tile!r}") from None
     if tile != 'auto' and tile < 0:
         raise CLIError(f"--tile must be an integer >= 0 or 'auto', got {tile}")
-    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    model = build_restorer(cfg, args.checkpoint, device)
+    if args.tile_overlap is not None and args.tile_overlap < 0:
+        raise CLIError(f'--tile-overlap must be >= 0, got {args.tile_overlap}')
     out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CLIError(f'--out {out_dir} is a file; --out names the folder the results go to')
+    refuse_overwrite([out_dir / f'{p.stem}.png' for p in files],
+                     [*files, args.checkpoint, args.config])
+    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    from ._common import check_device
+    check_device(device)
+    model = build_restorer(cfg, args.checkpoint, device)
     out_dir.mkdir(parents=True, exist_ok=True)
     with Progress() as bar:
         files_task = bar.add_task('images', total=len(files))

@@ -1,4 +1,4 @@
-"""``genforge sample``: draw images from a trained generator into a PNG grid."""
+"""``genforge sample``: draw images from a trained generator or diffusion model into a PNG grid."""
 from __future__ import annotations
 
 import argparse
@@ -8,6 +8,8 @@ EXAMPLES = """Examples:
   genforge sample configs/dcgan/dcgan_1xb128-5epoches_lsun-bedroom-64x64.py ckpt.pth --out grid.png
   genforge sample my_cgan.py ckpt.pth --num 16 --label 3 --sample-model orig --save-dir samples/
   genforge sample my_stylegan2.py ckpt.pth --truncation 0.7 --seed 1
+  genforge sample configs/improved_ddpm/ddpm_cosine_hybird_timestep-4k_drop0.3_cifar10_32x32_b8x16_500k.py \
+      ckpt.pth --steps 50      # diffusion: 50 respaced steps instead of the full chain
 """
 
 
@@ -29,6 +31,9 @@ def add_parser(subparsers) -> None:
                    help='truncation psi of style-based generators, e.g. 0.7 (default: none)')
     p.add_argument('--batch-size', type=int, default=16)
     p.add_argument('--device', default='cpu', help='cpu or cuda[:N]')
+    p.add_argument('--steps', default=None,
+                   help='diffusion models: respaced sampling chain, e.g. 50 or ddim25 '
+                        '(default: the full chain of model.num_timesteps)')
     from ._common import add_cfg_options
     add_cfg_options(p)
     p.set_defaults(func=run)
@@ -48,7 +53,12 @@ def build_model_from_checkpoint(config: str, checkpoint: str, cfg_options=None, 
     if cfg.get('data_preprocessor') and 'data_preprocessor' not in model_cfg:
         model_cfg['data_preprocessor'] = cfg.data_preprocessor
     model = MODELS.build(model_cfg, key_path='model')
-    load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+    try:
+        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+    except RuntimeError as exc:
+        if 'does not fit' not in str(exc):
+            raise
+        raise _mismatch(checkpoint, config, model) from None
     return model.to(device).eval()
 
 
@@ -65,6 +75,42 @@ def _check_truncation(model, truncation: float | None) -> dict:
     return dict(truncation=truncation)
 
 
+def _mismatch(checkpoint: str, config: str, model):
+    """One line for a checkpoint whose weights are not exactly this config's model."""
+    from genforge.cli import CLIError
+    from genforge.runner.checkpoint import _extract_state_dict, _load_checkpoint
+    from genforge.runner.resume import held_model
+    ckpt = _load_checkpoint(checkpoint)
+    state = {k.removeprefix('module.'): v for k, v in _extract_state_dict(ckpt, checkpoint).items()}
+    own = model.state_dict()
+    fits = [k for k, v in own.items() if k in state and getattr(state[k], 'shape', None) == v.shape]
+    odd = [k for k in own if k not in fits][:2] + [k for k in state if k not in own][:2]
+    return CLIError(f'{checkpoint} holds {held_model(ckpt)}: {len(fits)} of the {len(own)} '
+                    f'tensors of the {type(model).__name__} that {config} builds fit (e.g. not '
+                    f'matching: {", ".join(odd)}); sample with the checkpoint of this config')
+
+
+def is_diffusion(model) -> bool:
+    """Diffusion models sample through a chain of denoising steps (``sample_from_noise``)."""
+    return hasattr(model, 'sample_from_noise') and hasattr(model, 'schedule')
+
+
+def check_steps(model, steps: str | None) -> int | str | None:
+    """``--steps`` as the model's ``timestep_respacing`` (an int or 'ddimN')."""
+    from genforge.cli import CLIError
+    if steps is None:
+        return None
+    if not is_diffusion(model):
+        raise CLIError(f'--steps {steps}: {type(model).__name__} is not a diffusion model')
+    value = int(steps) if str(steps).isdigit() else str(steps)
+    count = value if isinstance(value, int) else int(value[4:]) \
+        if value.startswith('ddim') and value[4:].isdigit() else None
+    if count is None or not 2 <= count <= model.num_timesteps:
+        raise CLIError(f'--steps {steps}: give a number of steps in 2..{model.num_timesteps} '
+                       f'(model.num_timesteps) or ddimN')
+    return value
+
+
 def generate(model, num: int, sample_model: str, label: int | None, batch_size: int,
              sample_kwargs: dict | None = None):
     """``num`` samples as a list of DataSample with ``fake_img``."""
@@ -74,6 +120,10 @@ def generate(model, num: int, sample_model: str, label: int | None, batch_size: 
     if label is not None and not getattr(model, 'num_classes', 0):
         from genforge.cli import CLIError
         raise CLIError(f'--label {label}: {type(model).__name__} is not a conditional GAN')
+    if label is not None and not 0 <= label < model.num_classes:
+        from genforge.cli import CLIError
+        raise CLIError(f'--label {label}: {type(model).__name__} has {model.num_classes} classes '
+                       f'(labels 0 .. {model.num_classes - 1})')
     samples = []
     with torch.no_grad():
         for start in range(0, num, batch_size):
@@ -87,6 +137,22 @@ def generate(model, num: int, sample_model: str, label: int | None, batch_size: 
     return samples
 
 
+def check_sample_args(args) -> None:
+    """Counts must be positive; no output may replace the config, the checkpoint or a non-PNG."""
+    from genforge.cli import CLIError
+
+    from ._common import refuse_overwrite
+    for flag, value in (('--num', args.num), ('--batch-size', args.batch_size),
+                        ('--nrow', args.nrow)):
+        if value is not None and value < 1:
+            raise CLIError(f'{flag} {value}: must be at least 1')
+    outputs = [args.out] + ([Path(args.save_dir) / f'{i:05d}.png' for i in range(args.num)]
+                            if args.save_dir else [])
+    refuse_overwrite(outputs, [args.config, args.checkpoint])
+    from ._common import check_device
+    check_device(args.device)
+
+
 def run(args) -> int:
     import math
 
@@ -94,6 +160,7 @@ def run(args) -> int:
 
     from genforge.hooks.visualization_hook import sample_display_kwargs
     from genforge.visualization import save_image_grid, save_png, to_uint8_image
+    check_sample_args(args)
     torch.manual_seed(args.seed)
     model = build_model_from_checkpoint(args.config, args.checkpoint, args.cfg_options, args.device)
     has_ema = getattr(model, 'with_ema_gen', False)
@@ -102,7 +169,13 @@ def run(args) -> int:
         from genforge.cli import CLIError
         raise CLIError('--sample-model ema: this model was trained without ema_config')
     sample_kwargs = _check_truncation(model, getattr(args, 'truncation', None))
-    samples = generate(model, args.num, sample_model, args.label, args.batch_size, sample_kwargs)
+    steps = check_steps(model, args.steps)
+    if is_diffusion(model):
+        samples = _generate_with_progress(model, args.num, sample_model, args.label,
+                                          args.batch_size, steps)
+    else:
+        samples = generate(model, args.num, sample_model, args.label, args.batch_size,
+                           sample_kwargs)
     disp = sample_display_kwargs(model)
     imgs = torch.stack([s.fake_img.detach().float().cpu() for s in samples])
     imgs = imgs * disp['target_std'] + disp['target_mean']  # -> [0, 255]
@@ -115,3 +188,20 @@ def run(args) -> int:
             save_png(to_uint8_image(img, (0., 255.)), Path(args.save_dir) / f'{i:05d}.png')
     print(f'wrote {args.out} ({args.num} samples, sample_model={sample_model})')
     return 0
+
+
+def _generate_with_progress(model, num: int, sample_model: str, label: int | None,
+                            batch_size: int, steps: int | str | None) -> list:
+    """Diffusion sampling with a progress bar over the denoising steps of every batch."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    chain = len(model.get_schedule(timestep_respacing=steps).timestep_map)
+    batches = -(-num // batch_size)
+    with Progress(TextColumn('{task.description}'), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn()) as bar:
+        task = bar.add_task(f'denoising ({chain} steps x {batches} batches)',
+                            total=chain * batches)
+        kwargs = dict(progress=lambda done, total: bar.advance(task))
+        if steps is not None:
+            kwargs['timestep_respacing'] = steps
+        return generate(model, num, sample_model, label, batch_size, kwargs)

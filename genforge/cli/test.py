@@ -19,6 +19,12 @@ def add_parser(subparsers) -> None:
     p.add_argument('checkpoint')
     p.add_argument('--work-dir', help='where the test logs go')
     p.add_argument('--launcher', choices=['none', 'pytorch'], default='none')
+    strict = p.add_mutually_exclusive_group()
+    strict.add_argument('--strict', dest='load_strict', action='store_true', default=None,
+                        help='the checkpoint must hold every weight of the model, no other')
+    strict.add_argument('--no-strict', dest='load_strict', action='store_false',
+                        help='load the matching weights, however few (default: refuse a '
+                             'checkpoint that holds under half of the model)')
     add_cfg_options(p)
     p.set_defaults(func=run)
 
@@ -31,6 +37,8 @@ def run(args) -> int:
     cfg.load_from = args.checkpoint
     cfg.resume = False
     cfg.launcher = args.launcher
+    if args.load_strict is not None:
+        cfg.load_strict = args.load_strict
     runner = Runner.from_cfg(cfg)
     metrics = runner.test() or {}
     if getattr(runner, 'rank', 0) == 0:

@@ -24,13 +24,23 @@ def add_parser(subparsers) -> None:
     p.add_argument('--resume', nargs='?', const='auto', default=None, metavar='auto|PATH',
                    help='resume training: no value or "auto" = from work_dir/last_checkpoint')
     p.add_argument('--load-from', help='initialise weights from a checkpoint (no optimizer state)')
+    p.add_argument('--overwrite', action='store_true',
+                   help='start from iteration 0 even though work_dir holds checkpoints of an '
+                        'earlier run (they are replaced)')
     p.add_argument('--amp', action='store_true',
-                   help='mixed precision: optim_wrapper -> AmpOptimWrapper (bf16 on CPU)')
+                   help='mixed precision: optim_wrapper -> AmpOptimWrapper (CUDA: fp16 + '
+                        'GradScaler; CPU: bf16 where native (AVX512-BF16/AMX), else fp32)')
     p.add_argument('--seed', type=int, default=None, help='random seed (randomness.seed)')
     p.add_argument('--deterministic', action='store_true', help='deterministic algorithms')
     p.add_argument('--launcher', choices=['none', 'pytorch'], default='none',
                    help='"pytorch" under torchrun for distributed training')
     p.add_argument('--local-rank', '--local_rank', type=int, default=0, help=argparse.SUPPRESS)
+    strict = p.add_mutually_exclusive_group()
+    strict.add_argument('--strict', dest='load_strict', action='store_true', default=None,
+                        help='the checkpoint must hold every weight of the model, no other')
+    strict.add_argument('--no-strict', dest='load_strict', action='store_false',
+                        help='load the matching weights, however few (default: refuse a '
+                             'checkpoint that holds under half of the model)')
     add_cfg_options(p)
     p.set_defaults(func=run)
 
@@ -64,6 +74,10 @@ def apply_args(cfg, args) -> None:
         cfg.load_from = args.resume
     if args.load_from:
         cfg.load_from = args.load_from
+    if args.load_strict is not None:
+        cfg.load_strict = args.load_strict
+    if args.overwrite:
+        cfg.overwrite_checkpoints = True
     if args.seed is not None or args.deterministic:
         randomness = dict(cfg.get('randomness') or {})
         if args.seed is not None:

@@ -52,8 +52,8 @@ class Config:
                                f'key (reserved: {RESERVED_KEYS}); rename it'
                                + (f' in {filename}' if filename else ''))
         if not cfg_text and filename and os.path.isfile(filename):
-            with open(filename, encoding='utf-8') as f:
-                cfg_text = f.read()
+            from genforge.fileio import read_text
+            cfg_text = read_text(filename, 'config file')
         object.__setattr__(self, '_cfg_dict', ConfigDict(cfg_dict))
         object.__setattr__(self, '_filename', filename)
         object.__setattr__(self, '_text', cfg_text or '')

@@ -22,6 +22,8 @@ import uuid
 import warnings
 from typing import Any
 
+from genforge.fileio import read_text
+
 from .config_dict import ConfigDict
 from .merge import DELETE_KEY, merge_a_into_b
 
@@ -60,8 +62,7 @@ def _load(filename: str, chain: tuple[str, ...], opts: dict, text: str | None = 
         loop = ' -> '.join(os.path.basename(f) for f in (*chain, filename))
         raise RecursionError(f'Circular _base_ inheritance: {loop} ({filename} inherits from itself)')
     if text is None:
-        with open(filename, encoding='utf-8') as f:
-            text = f.read()
+        text = read_text(filename, 'config file')   # non-UTF-8 bytes: an error naming the file
     original = text
     text = _substitute_text(text, filename, opts)
     text, refs = _pre_substitute_base_refs(text, python=ext == '.py')

@@ -51,6 +51,7 @@ _METRICS = {'FID': ('FrechetInceptionDistance', 'FID-Full', 'fid', 'less'),
             'MS_SSIM': ('MS_SSIM', 'ms-ssim', 'avg', 'greater'),
             'SWD': ('SWD', 'swd', 'avg', 'less'),
             'PR': ('PrecisionAndRecall', 'PR', 'precision', 'greater')}
+_DIFFUSION_MODELS = ('BasicGaussianDiffusion',)
 _DROPPED_HOOKS = ('PGGANFetchDataHook', 'PetrelUploadHook')
 
 
@@ -92,6 +93,8 @@ def migrate_config(cfg_dict: dict) -> tuple[dict, list[str]]:
     _migrate_hooks(old, new, notes, is_gan)
     _migrate_ddp(old, new, notes, is_gan, runner)
     _migrate_runtime(old, new, notes)
+    if (new.get('model') or {}).get('type') in _DIFFUSION_MODELS:
+        _finish_diffusion(new, notes)
     # what is left are the config's own variables (dataset_type, pipelines, ...): keep them first
     left = {k: rename_pipeline_var(k, v, notes) for k, v in old.items()}
     return {**left, **new}, notes
@@ -148,6 +151,8 @@ def _choose_algorithm(model: dict) -> str:
 
 
 def _migrate_model(model: dict, train_cfg: dict, test_cfg: Any, old: dict, notes: list) -> dict:
+    if model.get('type') in _DIFFUSION_MODELS:
+        return _migrate_diffusion_model(model, train_cfg, old, notes)
     if not _is_gan(model):
         return _migrate_edit_model(model, train_cfg, test_cfg, notes)
     old_type = model.pop('type', None)
@@ -182,6 +187,41 @@ def _migrate_model(model: dict, train_cfg: dict, test_cfg: Any, old: dict, notes
     for key in model:
         notes.append(f'model.{key} dropped (no 1.x {algo} argument)')
     return new
+
+
+def _migrate_diffusion_model(model: dict, train_cfg: dict, old: dict, notes: list) -> dict:
+    """BasicGaussianDiffusion keeps its arguments; 0.x's EMA hook becomes ema_config."""
+    new = dict(model)
+    new.setdefault('data_preprocessor', dict(type='DataPreprocessor'))
+    ema = _ema_from_hooks(old, notes)
+    if ema:
+        new['ema_config'] = ema
+    elif train_cfg.get('use_ema'):
+        new['train_cfg'] = dict(use_ema=True)
+        notes.append('train_cfg.use_ema=True without an EMA hook -> model.train_cfg.use_ema '
+                     '(EMA momentum 1e-4)')
+    if 'real_img_key' in train_cfg:
+        notes.append(f"train_cfg.real_img_key={train_cfg['real_img_key']!r} dropped: images "
+                     "come from the packed inputs (PackInputs)")
+    notes.append(f"model {model.get('type')} kept; the denoising network trains in train_step "
+                 '(no hook)')
+    return new
+
+
+def _finish_diffusion(new: dict, notes: list) -> None:
+    """Metrics sample the EMA denoiser when there is one; the 0.x training-sample hook goes."""
+    model = new['model']
+    if model.get('ema_config') or (model.get('train_cfg') or {}).get('use_ema'):
+        for key in ('val_evaluator', 'test_evaluator'):
+            for metric in (new.get(key) or {}).get('metrics') or []:
+                metric.setdefault('sample_model', 'ema')
+        notes.append("diffusion metrics: sample_model='ema' (the EMA denoiser)")
+    hooks = new.get('custom_hooks') or []
+    kept = [h for h in hooks if h.get('type') != 'GenVisualizationHook']
+    if len(kept) != len(hooks):
+        new['custom_hooks'] = kept
+        notes.append('GenVisualizationHook dropped for the diffusion model (it would run the '
+                     'full denoising chain); draw samples with genforge sample --steps 50')
 
 
 def _steps_from_train_cfg(train_cfg: dict, notes: list) -> dict:

@@ -97,6 +97,11 @@ class BaseDataset:
     fetch another random sample instead of stopping. In ``test_mode`` errors always raise, because
     skipping would silently change evaluation results.
 
+    ``cache`` (genforge extension, default False): decode every image the pipeline's
+    ``LoadImageFromFile`` reads once, at initialisation in the main process, and keep the arrays
+    in memory; DataLoader workers (forked) share them, later epochs decode nothing. For datasets
+    that fit in RAM (the pixels, uncompressed), e.g. the demo's or a small SR benchmark set.
+
     Example:
         >>> class MyDataset(BaseDataset):
         ...     def load_data_list(self):
@@ -112,7 +117,7 @@ class BaseDataset:
                  filter_cfg: dict | None = None, indices: int | Sequence[int] | None = None,
                  serialize_data: bool = True, pipeline: Sequence[dict | Callable] = (),
                  test_mode: bool = False, lazy_init: bool = False, max_refetch: int = 1000,
-                 skip_bad_images: bool = False):
+                 skip_bad_images: bool = False, cache: bool = False):
         self.ann_file = ann_file or ''
         self._metainfo = self._load_metainfo(copy.deepcopy(metainfo))
         self.data_root = data_root
@@ -123,6 +128,7 @@ class BaseDataset:
         self.test_mode = test_mode
         self.max_refetch = max_refetch
         self.skip_bad_images = skip_bad_images
+        self.cache = cache
         self.data_list: list[dict] = []
         self.data_bytes: np.ndarray | None = None
         self.data_address: np.ndarray | None = None
@@ -143,6 +149,12 @@ class BaseDataset:
         if self.serialize_data:
             self.data_bytes, self.data_address = self._serialize_data()
         self._fully_initialized = True
+        if self.cache:
+            from .transforms.loading import preload_decoded
+            num = preload_decoded(self.pipeline.transforms,
+                                  (self.get_data_info(i) for i in range(len(self))))
+            logger.info('%s: cache=True, %d images decoded once into memory', type(self).__name__,
+                        num)
 
     def load_data_list(self) -> list[dict]:
         """Read ``ann_file`` (MMEngine JSON format) and parse each raw entry."""

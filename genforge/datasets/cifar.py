@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import os.path as osp
-import pickle
 
 import numpy as np
 
+from genforge.fileio import safe_pickle_load
 from genforge.registry import DATASETS
 
 from .base_dataset import BaseDataset
@@ -112,7 +112,8 @@ class CIFAR10(_ClsDatasetMixin, BaseDataset):
                 logger.warning('%s: md5 of %s differs from the official file; loading it anyway '
                                '(a re-packed copy is fine)', type(self).__name__, path)
             with open(path, 'rb') as f:
-                entry = pickle.load(f, encoding='latin1')  # the official format is a pickle
+                # the official format is a pickle: read its data, never run code from it
+                entry = safe_pickle_load(f, path, encoding='latin1')
             if 'data' not in entry or not ({'labels', 'fine_labels'} & set(entry)):
                 raise ValueError(f'{path}: not a CIFAR batch (needs "data" and "labels"/"fine_labels" '
                                  f'keys, found {sorted(entry)})')

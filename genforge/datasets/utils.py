@@ -1,9 +1,12 @@
 """Folder scanning and annotation-file reading with errors that name the path and the fix."""
 from __future__ import annotations
 
+import logging
 import os
 import os.path as osp
 from collections.abc import Sequence
+
+logger = logging.getLogger(__name__)
 
 __all__ = ['IMG_EXTENSIONS', 'scan_files', 'read_lines', 'require_folder']
 
@@ -32,7 +35,16 @@ def scan_files(folder: str, suffixes: str | Sequence[str] | None, recursive: boo
     if sfx is not None and not case_sensitive:
         sfx = tuple(s.lower() for s in sfx)
     found, others = [], 0
+    seen_dirs: set[str] = set()      # real paths: a symlink loop (loop -> .) is entered once
+    seen_files: dict[str, str] = {}  # real path -> first relative path that reached it
+    skipped: list[str] = []
     for root, dirs, files in os.walk(folder, followlinks=True):
+        real_root = osp.realpath(root)
+        if real_root in seen_dirs:
+            skipped.append(root)
+            dirs[:] = []
+            continue
+        seen_dirs.add(real_root)
         dirs.sort()
         rel_root = osp.relpath(root, folder)
         for name in files:
@@ -40,11 +52,21 @@ def scan_files(folder: str, suffixes: str | Sequence[str] | None, recursive: boo
                 continue  # hidden files (.DS_Store ...) are never images
             key = name if case_sensitive else name.lower()
             if sfx is None or key.endswith(sfx):
-                found.append(name if rel_root == '.' else osp.join(rel_root, name))
+                rel = name if rel_root == '.' else osp.join(rel_root, name)
+                real = osp.realpath(osp.join(root, name))
+                if real in seen_files:
+                    skipped.append(rel)
+                    continue
+                seen_files[real] = rel
+                found.append(rel)
             else:
                 others += 1
         if not recursive:
             break
+    if skipped:
+        logger.warning('%s: %d folder(s)/file(s) reached again through symbolic links were read '
+                       'once (a link cycle or a duplicate link), e.g. %s', folder, len(skipped),
+                       skipped[0])
     return sorted(found), others
 
 
@@ -65,8 +87,8 @@ def read_lines(path: str, who: str) -> list[str]:
     if not osp.isfile(path):
         raise FileNotFoundError(f'{who}: annotation file {path!r} does not exist. Check ann_file and '
                                 'data_root (a relative ann_file is joined onto data_root).')
-    with open(path, encoding='utf-8') as f:
-        lines = [line.rstrip('\n').rstrip('\r') for line in f]
+    from genforge.fileio import read_text
+    lines = [line.rstrip('\r') for line in read_text(path, f'{who}: annotation file').split('\n')]
     lines = [line for line in lines if line.strip()]
     if not lines:
         raise ValueError(f'{who}: annotation file {path!r} is empty; it needs one sample per line')

@@ -59,7 +59,7 @@ class Evaluator:
     def prepare_samplers(self, module: Any, dataloader: Any) -> list[tuple[list, Iterator]]:
         """Group metrics that need the same inputs and give each group one sampler."""
         if not self.metrics:
-            return [([None], [])]
+            return [([], dataloader)]  # nothing to measure; hooks still see the predictions
         groups: dict[str, list] = {}
         for metric in self.metrics:
             key = repr((getattr(metric, 'SAMPLER_MODE', 'normal'),

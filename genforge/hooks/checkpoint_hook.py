@@ -192,13 +192,14 @@ class CheckpointHook(Hook):
             updated = True
             runner.message_hub.update_info(score_key, score)
             previous = self.best_ckpt_paths.get(key)
-            if previous:
-                self._remove(previous)
             path = os.path.join(self.out_dir, f'best_{key}_{ckpt_name}'.replace('/', '_'))
             self.best_ckpt_paths[key] = path
             runner.message_hub.update_info(self._info_key('best_ckpt', key), path)
             runner.save_checkpoint(self.out_dir, os.path.basename(path), save_optimizer=False,
                                    save_param_scheduler=False, meta=meta, by_epoch=False)
+            # the old best goes only once the new one is on disk (a full disk keeps the old)
+            if previous and os.path.abspath(previous) != os.path.abspath(path):
+                self._remove(previous)
             runner.logger.info('The best checkpoint with %.4f %s at %d %s is saved to %s.',
                                score, key, step, kind, os.path.basename(path))
         if updated and self.last_ckpt is not None and os.path.exists(self.last_ckpt):

@@ -58,6 +58,9 @@ class EMAHook(Hook):
 
     def after_train_iter(self, runner, batch_idx: int, data_batch: DATA_BATCH = None,
                          outputs: dict | None = None) -> None:
+        guard = getattr(getattr(runner, 'train_loop', None), 'nan_guard', None)
+        if getattr(guard, 'last_skipped', False):
+            return   # nan_policy='skip' undid this iteration: the EMA must not move either
         if self._ema_started(runner):
             self.ema_model.update_parameters(self.src_model)
         else:

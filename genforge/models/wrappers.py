@@ -11,13 +11,19 @@ from torch.nn.parallel import DistributedDataParallel
 
 from genforge.registry import MODEL_WRAPPERS
 
-__all__ = ['MMDistributedDataParallel', 'MMSeparateDistributedDataParallel', 'is_model_wrapper']
+__all__ = ['MMDistributedDataParallel', 'MMSeparateDistributedDataParallel', 'is_model_wrapper',
+           'unwrap_model']
 
 
 def is_model_wrapper(model: nn.Module) -> bool:
     """True for DDP-style wrappers (they hold the real model as ``.module``)."""
     return isinstance(model, (DistributedDataParallel, nn.DataParallel,
                               MMSeparateDistributedDataParallel))
+
+
+def unwrap_model(model: nn.Module) -> nn.Module:
+    """The model inside a DDP-style wrapper (or ``model`` itself when it is not wrapped)."""
+    return model.module if is_model_wrapper(model) else model
 
 
 @MODEL_WRAPPERS.register_module()

@@ -1,4 +1,5 @@
 """genforge.optim: optimizer wrappers, constructors, LARS and parameter schedulers."""
+from .amp import channels_last_helps, cpu_has_native_bf16, resolve_amp_dtype  # noqa: F401
 from .constructors import (  # noqa: F401
     DefaultOptimWrapperConstructor,
     LearningRateDecayOptimWrapperConstructor,

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from genforge.registry import OPTIM_WRAPPERS
+
+from .amp import resolve_amp_dtype
 
 __all__ = ['OptimWrapper', 'AmpOptimWrapper', 'OptimWrapperDict']
 
@@ -62,6 +64,11 @@ class OptimWrapper:
         self._max_counts = -1
         self._remainder_counts = -1
         self._accumulative_counts = accumulative_counts
+
+    @property
+    def accumulative_counts(self) -> int:
+        """How many ``update_params`` calls make one optimizer step."""
+        return self._accumulative_counts
 
     def _parse_clip_grad(self, clip_grad: dict | None) -> dict | None:
         if clip_grad is None:
@@ -209,8 +216,12 @@ class OptimWrapper:
 class AmpOptimWrapper(OptimWrapper):
     """Mixed precision: autocast inside ``optim_context``, GradScaler for float16 on CUDA.
 
-    ``dtype`` 'float16' | 'bfloat16' | None (None: float16 on CUDA, bfloat16 on CPU). bfloat16
-    needs no loss scaling and also runs on CPU (MMEngine refuses AMP without a GPU; we don't).
+    ``dtype`` 'float16' | 'bfloat16' | None. None lets the machine decide (see
+    ``genforge.optim.amp``): float16 on CUDA; on CPU bfloat16 where the CPU runs it natively
+    (AVX512-BF16/AMX), else fp32 (``cast_dtype == torch.float32``, autocast off, one log line)
+    because emulated bf16 is slower than fp32. An explicit 'bfloat16' is obeyed everywhere (with
+    a warning on CPUs without native bf16). bfloat16 needs no loss scaling and also runs on CPU
+    (MMEngine refuses AMP without a GPU; we don't).
     ``loss_scale``: 'dynamic', a float (static scale) or a dict of GradScaler arguments.
 
     Example: optim_wrapper=dict(type='AmpOptimWrapper', dtype='bfloat16', loss_scale='dynamic',
@@ -229,11 +240,10 @@ class AmpOptimWrapper(OptimWrapper):
         params = [p for g in self.optimizer.param_groups for p in g['params']]
         self.device_type = params[0].device.type if params else \
             ('cuda' if torch.cuda.is_available() else 'cpu')
-        if dtype is None:
-            dtype = torch.float16 if self.device_type == 'cuda' else torch.bfloat16
-        if not isinstance(dtype, torch.dtype):
+        if dtype is not None and not isinstance(dtype, torch.dtype):
             raise TypeError(f'AmpOptimWrapper: dtype must be a str or torch.dtype, got {dtype!r}')
-        self.cast_dtype = dtype
+        dtype = resolve_amp_dtype(dtype, self.device_type)
+        self.cast_dtype = dtype  # torch.float32: AMP declined on this CPU, autocast stays off
         self._scale_update_param = None
         scaler_kwargs: dict = {}
         if loss_scale == 'dynamic':
@@ -277,8 +287,9 @@ class AmpOptimWrapper(OptimWrapper):
     @contextmanager
     def optim_context(self, model: nn.Module) -> Iterator[None]:
         device_type = next((p.device.type for p in model.parameters()), self.device_type)
-        with super().optim_context(model), \
-                torch.autocast(device_type=device_type, dtype=self.cast_dtype):
+        autocast = nullcontext() if self.cast_dtype == torch.float32 else \
+            torch.autocast(device_type=device_type, dtype=self.cast_dtype)
+        with super().optim_context(model), autocast:
             yield
 
 

@@ -63,7 +63,8 @@ def build_dataloader(dataloader: DataLoader | dict, seed: int | None = None,
             batch_sampler, default_args=dict(sampler=sampler, batch_size=batch_size),
             key_path=f'{key_path}.batch_sampler')
     collate_fn = _build_collate(cfg.pop('collate_fn', dict(type='pseudo_collate')), key_path)
-    num_workers = int(cfg.get('num_workers', 0))
+    num_workers = _fit_num_workers(int(cfg.get('num_workers', 0)), key_path)
+    cfg['num_workers'] = num_workers
     if num_workers == 0:
         # DataLoader refuses persistent_workers/prefetch_factor without workers.
         cfg.pop('persistent_workers', None)
@@ -84,6 +85,27 @@ def build_dataloader(dataloader: DataLoader | dict, seed: int | None = None,
                           worker_init_fn=init_fn, **cfg)
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, collate_fn=collate_fn,
                       worker_init_fn=init_fn, **cfg)
+
+
+def usable_cpus() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _fit_num_workers(num_workers: int, key_path: str) -> int:
+    """At most one worker per usable core (per local rank): MMagic configs ask for 4-8 workers,
+    which on a 2-core machine compete with the training step and start slower than they help."""
+    local_ranks = int(os.environ.get('LOCAL_WORLD_SIZE', '1') or 1)
+    cap = max(1, usable_cpus() // max(local_ranks, 1))
+    if num_workers > cap:
+        logger.info('%s.num_workers=%d > %d usable CPU cores%s: using %d workers', key_path,
+                    num_workers, usable_cpus(),
+                    f' / {local_ranks} local ranks' if local_ranks > 1 else '', cap)
+        return cap
+    return num_workers
 
 
 def _build_collate(collate_cfg: Any, key_path: str):
@@ -143,6 +165,21 @@ class _Formatter(logging.Formatter):
                          datefmt='%Y/%m/%d %H:%M:%S')
 
 
+class _LogFile(logging.FileHandler):
+    """The run's .log file. A failing write (full disk, file-size limit) prints one line and
+    stops writing to it, instead of logging's traceback on every later message."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, OSError):
+            return super().handleError(record)
+        if not getattr(self, '_failed', False):
+            self._failed = True
+            print(f'genforge: warning: could not write the log file {self.baseFilename}: '
+                  f'{exc.strerror or exc}; the run goes on without it', file=sys.stderr)
+        self.setLevel(logging.CRITICAL + 1)
+
+
 def attach_log_handlers(log_file: str | None, log_level: str | int) -> list[logging.Handler]:
     """File handler on the 'genforge' logger (rank 0) and a console one if nobody logs yet."""
     root = logging.getLogger('genforge')
@@ -150,7 +187,7 @@ def attach_log_handlers(log_file: str | None, log_level: str | int) -> list[logg
     handlers: list[logging.Handler] = []
     if log_file is not None:
         os.makedirs(os.path.dirname(log_file), exist_ok=True)
-        fh = logging.FileHandler(log_file, mode='a')
+        fh = _LogFile(log_file, mode='a')
         fh.setFormatter(_Formatter())
         handlers.append(fh)
     if not root.handlers and not logging.getLogger().handlers and get_rank() == 0:
@@ -169,8 +206,11 @@ def detach_log_handlers(handlers: list[logging.Handler]) -> None:
         if getattr(h, '_genforge_console', False):
             continue  # keep the console handler for the session
         root.removeHandler(h)
-        h.flush()
-        h.close()
+        try:
+            h.flush()
+            h.close()
+        except OSError:   # a full disk: the error that stopped the run matters, not this one
+            pass
 
 
 __all__ = ['DEFAULT_HOOKS', 'build_dataloader', 'build_evaluator', 'merge_default_hooks',

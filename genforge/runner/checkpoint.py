@@ -69,15 +69,80 @@ def save_checkpoint(checkpoint: dict, filename: str) -> None:
     _atomic_write(filename, lambda f: torch.save(checkpoint, f))
 
 
+class _RecordingFile:
+    """File proxy that remembers the exception a ``write`` raised.
+
+    torch.save writes through C++, which turns any error of ``write`` (ENOSPC, EFBIG, a
+    KeyboardInterrupt) into ``RuntimeError: [enforce fail at inline_container.cc] unexpected
+    pos``; the recorded exception says what really happened.
+    """
+
+    def __init__(self, f):
+        self._f, self.error = f, None
+
+    def write(self, data):
+        try:
+            return self._f.write(data)
+        except BaseException as exc:
+            self.error = exc
+            raise
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+
+def _why_write_failed(filename: str, exc: BaseException) -> str:
+    """Words for an OSError's cause, checking errno, free space and the file-size limit."""
+    import errno
+    code = getattr(exc, 'errno', None)
+    if code == errno.EFBIG or code is None and _fsize_limited():
+        import resource
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        return f'the file size limit (ulimit -f: {limit} bytes) was reached'
+    try:
+        import shutil
+        free = shutil.disk_usage(os.path.dirname(os.path.abspath(filename))).free
+    except OSError:
+        free = None
+    if code == errno.ENOSPC or free is not None and free < (1 << 20):
+        return 'No space left on device (disk full)'
+    return f'{getattr(exc, "strerror", None) or exc} (disk full or folder not writable?)'
+
+
+def _fsize_limited() -> bool:
+    try:
+        import resource
+    except ImportError:   # Windows
+        return False
+    return resource.getrlimit(resource.RLIMIT_FSIZE)[0] != resource.RLIM_INFINITY
+
+
 def _atomic_write(filename: str, write: Any) -> None:
-    """Call ``write(file)`` through ``genforge.fileio.atomic_open``; name the checkpoint on failure."""
+    """Call ``write(file)`` through ``genforge.fileio.atomic_open``; name the checkpoint on failure.
+
+    Every failure (OSError, torch's RuntimeError wrapping one, Ctrl-C) leaves the previous file
+    untouched and the temp file removed; the error says which, in one line.
+    """
+    proxy = None
     try:
         with atomic_open(filename, 'wb') as f:
-            write(f)
-    except OSError as exc:
-        raise OSError(exc.errno, f'could not save checkpoint {filename!r}: {exc.strerror or exc} '
-                                 f'(disk full or folder not writable?); the previous checkpoint '
-                                 f'is intact') from exc
+            proxy = _RecordingFile(f)
+            write(proxy)
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(f'interrupted while saving checkpoint {filename!r}; the partial '
+                                f'file was removed and the previous checkpoint is intact') from None
+    except (OSError, RuntimeError) as exc:
+        cause = proxy.error if proxy is not None and proxy.error is not None else exc
+        if isinstance(cause, KeyboardInterrupt):
+            raise KeyboardInterrupt(f'interrupted while saving checkpoint {filename!r}; the '
+                                    f'partial file was removed and the previous checkpoint is '
+                                    f'intact') from None
+        if not isinstance(cause, OSError) and 'inline_container' not in str(cause):
+            raise
+        code = getattr(cause, 'errno', None)
+        msg = (f'could not save checkpoint {filename!r}: {_why_write_failed(filename, cause)}; '
+               f'the previous checkpoint is intact and the partial file was removed')
+        raise (OSError(code, msg) if code else OSError(msg)) from exc
 
 
 class _Placeholder:
@@ -313,6 +378,23 @@ def export_safetensors(checkpoint_or_model: Any, filename: str, ema_only: bool =
     return OrderedDict((k, v) for k, v in state.items() if isinstance(v, torch.Tensor))
 
 
+def check_finite_weights(state_dict: dict, filename: str, work_dir: str) -> None:
+    """FloatingPointError before a checkpoint whose weights hold NaN/inf would be written.
+
+    Such a file is useless, and with ``max_keep_ckpts`` it would rotate away the good ones.
+    """
+    for key, value in state_dict.items():
+        if isinstance(value, torch.Tensor) and (value.is_floating_point() or value.is_complex()) \
+                and not bool(torch.isfinite(value).all()):
+            previous = find_latest_checkpoint(work_dir)
+            kept = f'the last finite checkpoint {previous} is kept' if previous else \
+                'no checkpoint of this run was written'
+            raise FloatingPointError(
+                f'refusing to write {filename}: model tensor {key!r} holds non-finite values; '
+                f'{kept}. Lower the learning rate, enable gradient clipping (optim_wrapper.'
+                f'clip_grad=dict(max_norm=...)) and resume from it')
+
+
 def find_latest_checkpoint(work_dir: str) -> str | None:
     """Path written in ``work_dir/last_checkpoint`` (None when there is none)."""
     pointer = os.path.join(work_dir, 'last_checkpoint')
@@ -328,6 +410,6 @@ def find_latest_checkpoint(work_dir: str) -> str | None:
     return path
 
 
-__all__ = ['check_plain', 'weights_to_cpu', 'get_state_dict', 'save_checkpoint',
+__all__ = ['check_plain', 'check_finite_weights', 'weights_to_cpu', 'get_state_dict', 'save_checkpoint',
            'load_state_dict_from_file', 'load_state_dict', 'load_checkpoint',
            'find_latest_checkpoint', 'save_safetensors', 'load_safetensors', 'export_safetensors']

@@ -60,6 +60,8 @@ class TrainDataIter:
         self.batches = 0        # batches taken in the current pass
         self._resume: dict | None = None
         self._it: Iterator | None = None
+        if self._len() == 0 and not _is_infinite(self.sampler):
+            raise ValueError(_no_full_batch(dataloader))
 
     @property
     def sampler(self):
@@ -132,6 +134,25 @@ class TrainDataIter:
             batch = next(self._it)
         self.batches += 1
         return batch
+
+
+def _no_full_batch(loader) -> str:
+    """Why a dataloader yields no batch at all, with the numbers (not a bare StopIteration)."""
+    batch_size = getattr(loader, 'batch_size', None)
+    drop_last = getattr(loader, 'drop_last', None)
+    try:
+        samples = len(loader.dataset)
+        per_rank = len(loader.sampler)
+    except TypeError:
+        return 'train_dataloader yields no batch at all; check the dataset and the sampler'
+    rank = f' ({per_rank} per process)' if per_rank != samples else ''
+    if samples == 0:
+        return 'train_dataloader: the dataset is empty; check data_root and data_prefix'
+    fix = f'lower train_dataloader.batch_size to at most {per_rank}'
+    if drop_last:
+        fix += ' or set drop_last=False'
+    return (f'train_dataloader: batch_size={batch_size} with drop_last={drop_last}, but the '
+            f'dataset has {samples} sample(s){rank}: no full batch can be formed; {fix}')
 
 
 def _is_infinite(sampler) -> bool:

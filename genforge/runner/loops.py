@@ -13,7 +13,9 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
-from genforge.registry import LOOPS, METRICS
+from genforge.models.wrappers import unwrap_model
+from genforge.optim.amp import autocast_for
+from genforge.registry import LOOPS
 
 from .data_iter import TrainDataIter
 from .nan_guard import NanGuard
@@ -91,6 +93,9 @@ class _TrainLoop(BaseLoop):
     def run_iter(self, idx: int, data_batch: Any) -> None:
         runner = self.runner
         runner.call_hook('before_train_iter', batch_idx=idx, data_batch=data_batch)
+        # The loop, not a hook, tells the model where it is: GANs schedule D/G steps on it.
+        runner.message_hub.update_info('iter', self._iter)
+        self.nan_guard.begin_iter(runner)   # 'skip' undoes a non-finite iteration entirely
         outputs = runner.model.train_step(data_batch, optim_wrapper=runner.optim_wrapper)
         self.nan_guard.observe(self._iter, outputs, runner)
         runner.call_hook('after_train_iter', batch_idx=idx, data_batch=data_batch, outputs=outputs)
@@ -195,9 +200,16 @@ class IterBasedTrainLoop(_TrainLoop):
         return self.runner.model
 
 
-@LOOPS.register_module(name=['ValLoop', 'EditValLoop'])
+@LOOPS.register_module(name=['ValLoop', 'EditValLoop', 'GenValLoop'])
 class ValLoop(BaseLoop):
-    """Run ``model.val_step`` over the dataloader and evaluate.
+    """Run ``model.val_step`` on what the evaluator asks for and evaluate.
+
+    The evaluator groups its metrics and gives each group a sampler: the dataloader itself for
+    sample-wise metrics (PSNR, accuracy, SWD on real batches), a generator of sampling requests
+    (``inputs=dict(num_batches=N, sample_model=...)``) for generative metrics (FID, IS, KID...),
+    which ask for ``fake_nums`` samples. Each metric's protocol string is logged and kept in the
+    message hub under ``'eval_protocols'`` (``{prefix: 'fid@inception=pt2015,...'}``).
+    ``GenValLoop`` and ``EditValLoop`` (MMagic's names) are this loop.
 
     Example: val_cfg = dict(type='ValLoop'); val_evaluator = dict(type='Evaluator', metrics=...)
     """
@@ -219,34 +231,63 @@ class ValLoop(BaseLoop):
         runner.call_hook(f'before_{mode}')
         runner.call_hook(f'before_{mode}_epoch')
         runner.model.eval()
-        for idx, data_batch in enumerate(self.dataloader):
-            self.run_iter(idx, data_batch)
+        module = unwrap_model(runner.model)
+        # metrics precompute what they need once (real-image statistics for FID/KID/PR)
+        self.evaluator.prepare_metrics(module, self.dataloader)
+        idx = 0
+        for metrics, batches in self.evaluator.prepare_samplers(module, self.dataloader):
+            for data_batch in batches:
+                self.run_iter(idx, data_batch, metrics)
+                idx += 1
         metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
+        self._publish_protocols()
         runner.call_hook(f'after_{mode}_epoch', metrics=metrics)
         runner.call_hook(f'after_{mode}')
         runner.model.train(was_training)
         return metrics
 
     @torch.no_grad()
-    def run_iter(self, idx: int, data_batch: Any) -> None:
+    def run_iter(self, idx: int, data_batch: Any, metrics: list | None = None) -> None:
+        """One batch: the model predicts (or generates), ``metrics`` (default: all) consume."""
         runner, mode = self.runner, self.mode
         runner.call_hook(f'before_{mode}_iter', batch_idx=idx, data_batch=data_batch)
-        device = 'cuda' if torch.cuda.is_available() else 'cpu'
-        with torch.autocast(device_type=device, enabled=self.fp16):
+        # fp16 on CUDA, bf16 on a CPU with native bf16, fp32 (no autocast) on other CPUs
+        with autocast_for(_device_type(runner.model), enabled=self.fp16):
             outputs = getattr(runner.model, f'{mode}_step')(data_batch)
-        self.evaluator.process(data_samples=outputs, data_batch=data_batch)
+        self.evaluator.process(outputs, data_batch, metrics)
         runner.call_hook(f'after_{mode}_iter', batch_idx=idx, data_batch=data_batch,
                          outputs=outputs)
 
+    def _publish_protocols(self) -> None:
+        protocols = {}
+        for metric in self.evaluator.metrics or []:
+            proto = getattr(metric, 'protocol', None)
+            if proto is not None:
+                name = metric.prefix or type(metric).__name__
+                protocols[name] = proto
+                logger.info('%s protocol: %s', name, proto)
+        if protocols:
+            self.runner.message_hub.update_info('eval_protocols', protocols)
 
-@LOOPS.register_module(name=['TestLoop', 'EditTestLoop'])
+
+@LOOPS.register_module(name=['TestLoop', 'EditTestLoop', 'GenTestLoop'])
 class TestLoop(ValLoop):
-    """Run ``model.test_step`` over the test dataloader and evaluate.
+    """Run ``model.test_step`` and evaluate (``GenTestLoop``/``EditTestLoop`` are this loop).
 
     Example: test_cfg = dict(type='TestLoop')
     """
 
     mode = 'test'
+
+
+# MMagic's names for the same loops, importable as before
+GenValLoop = ValLoop
+GenTestLoop = TestLoop
+
+
+def _device_type(model: torch.nn.Module) -> str:
+    param = next(model.parameters(), None)
+    return param.device.type if param is not None else 'cpu'
 
 
 @LOOPS.register_module()
@@ -265,28 +306,8 @@ class MultiValLoop(BaseLoop):
         evaluators = list(evaluator) if isinstance(evaluator, (list, tuple)) and \
             len(evaluator) == len(loaders) else [evaluator] * len(loaders)
         self._runner = runner
-        self.loops = [self._loop_cls_for(e)(runner, d, e, fp16)
-                      for d, e in zip(loaders, evaluators)]
+        self.loops = [self.loop_cls(runner, d, e, fp16) for d, e in zip(loaders, evaluators)]
         self.dataloader = self.loops[0].dataloader if self.loops else None
-
-    def _loop_cls_for(self, evaluator) -> type:
-        """GenValLoop/GenTestLoop for evaluators with generative metrics (MMagic's MultiValLoop
-        drives both kinds), the plain loop otherwise."""
-        from genforge.evaluation.metrics.base_gen_metric import GenMetric
-
-        from .gen_loops import GenTestLoop, GenValLoop
-        if isinstance(evaluator, dict):
-            metrics = evaluator.get('metrics', [])
-        elif isinstance(evaluator, (list, tuple)):
-            metrics = evaluator
-        else:
-            metrics = getattr(evaluator, 'metrics', None) or []
-        metrics = [metrics] if isinstance(metrics, dict) else list(metrics)
-        for metric in metrics:
-            cls = METRICS.get(metric.get('type')) if isinstance(metric, dict) else type(metric)
-            if isinstance(cls, type) and issubclass(cls, GenMetric):
-                return GenTestLoop if self.loop_cls is TestLoop else GenValLoop
-        return self.loop_cls
 
     def run(self) -> dict:
         merged: dict = {}
@@ -318,4 +339,4 @@ def _parse_dynamic(dynamic_intervals: list | None, val_interval: int) -> tuple[l
 
 
 __all__ = ['BaseLoop', 'EpochBasedTrainLoop', 'IterBasedTrainLoop', 'ValLoop', 'TestLoop',
-           'MultiValLoop', 'MultiTestLoop']
+           'GenValLoop', 'GenTestLoop', 'MultiValLoop', 'MultiTestLoop']

@@ -4,10 +4,16 @@
 iteration on the CPU (free), every few iterations on accelerators (the LoggerHook triggers a check
 at its interval and the Runner before each checkpoint), so there is no per-iteration sync.
 'skip' checks the gradients right before each optimizer step and drops the step when any is
-non-finite (one sync per step: the price of the opt-in).
+non-finite (one sync per step: the price of the opt-in). An iteration with a non-finite loss or
+gradient is then undone as a whole: the forward pass already changed buffers (BatchNorm running
+statistics), another optimizer of the same iteration (D before G) may have stepped and the EMA
+may have averaged; so 'skip' keeps a copy of the model's tensors and the optimizer states from
+before each iteration and puts it back (a second copy of the weights and optimizer state in
+memory, and one copy per iteration: also part of the price).
 """
 from __future__ import annotations
 
+import copy
 import logging
 import math
 from typing import Any
@@ -36,17 +42,19 @@ class NanGuard:
         self._pending: list[tuple[int, str, torch.Tensor]] = []
         self._handles: list = []
         self.skipped_steps = 0
+        self.last_skipped = False      # the iteration just observed was undone ('skip')
+        self._snapshot: tuple | None = None
+        self._bad_step = False
 
     # -- 'stop' -----------------------------------------------------------------------------
     def observe(self, iteration: int, outputs: Any, runner=None) -> None:
-        if not isinstance(outputs, dict):
-            return
         on_cpu = True
-        for key, value in outputs.items():
+        for key, value in (outputs.items() if isinstance(outputs, dict) else ()):
             if 'loss' in key and isinstance(value, torch.Tensor) and value.numel() == 1:
                 self._pending.append((iteration, key, value.detach().reshape(())))
                 on_cpu = on_cpu and value.device.type == 'cpu'
         if self.policy == 'skip':
+            self._undo_if_bad(iteration, runner)
             self._warn_skipped(runner)
         elif on_cpu or len(self._pending) >= self.max_pending * 4:
             self.check(runner)
@@ -79,13 +87,45 @@ class NanGuard:
                 f"train_cfg.nan_policy='skip' to drop such updates.")
 
     # -- 'skip' -----------------------------------------------------------------------------
+    def begin_iter(self, runner) -> None:
+        """'skip': remember the model tensors and optimizer states before this iteration."""
+        self.last_skipped = False
+        if self.policy != 'skip':
+            return
+        self._bad_step = False
+        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+        tensors = {k: v.detach().clone() for k, v in model.state_dict().items()
+                   if isinstance(v, torch.Tensor)}
+        optims = [(opt, copy.deepcopy(opt.state_dict())) for opt in _optimizers(
+            runner.optim_wrapper)]
+        self._snapshot = (model, tensors, optims)
+
+    def _undo_if_bad(self, iteration: int, runner) -> None:
+        bad = self._bad_step or any(
+            it == iteration and not bool(torch.isfinite(v)) for it, _, v in self._pending)
+        self._bad_step = False
+        if not bad or self._snapshot is None:
+            return
+        model, tensors, optims = self._snapshot
+        with torch.no_grad():
+            for key, value in model.state_dict().items():
+                if key in tensors:
+                    value.copy_(tensors[key])
+        for opt, state in optims:
+            opt.load_state_dict(state)
+        self.last_skipped = True
+        if not any(it == iteration for it, _, v in self._pending if not bool(torch.isfinite(v))):
+            logger.warning("non-finite gradients at iteration %d; update skipped "
+                           "(train_cfg.nan_policy='skip')", iteration + 1)
+            if runner is not None:
+                hub = runner.message_hub
+                hub.update_info('nan_skipped_iters', hub.get_info('nan_skipped_iters', 0) + 1)
+
     def install(self, optim_wrapper) -> None:
         """In 'skip' mode, hook every optimizer so non-finite gradients cancel the step."""
         if self.policy != 'skip' or optim_wrapper is None:
             return
-        wrappers = optim_wrapper.values() if hasattr(optim_wrapper, 'values') else [optim_wrapper]
-        for wrapper in wrappers:
-            optimizer = getattr(wrapper, 'optimizer', wrapper)
+        for optimizer in _optimizers(optim_wrapper):
             self._handles.append(optimizer.register_step_pre_hook(self._pre_step))
 
     def uninstall(self) -> None:
@@ -103,6 +143,7 @@ class NanGuard:
             for p in params:
                 p.grad = None   # optimizers skip parameters without gradients
             self.skipped_steps += 1
+            self._bad_step = True
 
     def _warn_skipped(self, runner) -> None:
         pending, self._pending = self._pending, []
@@ -120,6 +161,14 @@ class NanGuard:
             hub = runner.message_hub
             hub.update_info('nan_skipped_iters',
                             hub.get_info('nan_skipped_iters', 0) + len(bad_iters))
+
+
+def _optimizers(optim_wrapper) -> list:
+    """The torch optimizers inside an OptimWrapper / OptimWrapperDict (or a bare optimizer)."""
+    if optim_wrapper is None:
+        return []
+    wrappers = optim_wrapper.values() if hasattr(optim_wrapper, 'values') else [optim_wrapper]
+    return [getattr(wrapper, 'optimizer', wrapper) for wrapper in wrappers]
 
 
 __all__ = ['NanGuard', 'NAN_POLICIES']

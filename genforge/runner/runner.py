@@ -31,13 +31,20 @@ from . import build as _build
 from .checkpoint import (
     _extract_state_dict,
     _load_checkpoint,
-    find_latest_checkpoint,
+    check_finite_weights,
     get_state_dict,
     load_state_dict,
     save_checkpoint,
     weights_to_cpu,
 )
 from .message_hub import MessageHub
+from .resume import (
+    check_coverage,
+    check_fresh_start,
+    find_resume_checkpoint,
+    resume_mismatch_error,
+    training_state_problem,
+)
 from .speed import apply_model_options, broadcast_model_state, convert_sync_batchnorm
 from .utils import (
     atomic_write_text,
@@ -115,7 +122,6 @@ class Runner:
         self._hooks: list[Hook] = []
         self._stage_hooks: dict[str, list[Hook]] = {}
         self.register_hooks(default_hooks, custom_hooks)
-        self._dump_config()
 
     # -- construction from a config ---------------------------------------------------------
     @classmethod
@@ -308,8 +314,9 @@ class Runner:
         if self._train_dataloader is None or self._train_cfg is None or self.optim_wrapper is None:
             raise RuntimeError('train() needs train_dataloader, train_cfg and optim_wrapper; '
                                'give all three to the Runner (or the config)')
-        self._attach_logs()
+        lock = _lock_work_dir(self._work_dir)   # before anything is written into work_dir
         try:
+            self._attach_logs()
             self._train_loop = self.build_train_loop(self._train_cfg)
             if not getattr(self, '_log_by_epoch_given', True):
                 self.log_processor.by_epoch = self._train_loop.by_epoch
@@ -321,6 +328,10 @@ class Runner:
             self.call_hook('before_run')
             self._init_model_weights()
             self.load_or_resume()
+            if self._train_loop.iter == 0:   # a fresh start must not overwrite an earlier run
+                check_fresh_start(self._work_dir, bool(self.cfg is not None and self.cfg.get(
+                    'overwrite_checkpoints')))
+            self._dump_config()   # only once the run really starts (not after a failed resume)
             if hasattr(self.optim_wrapper, 'initialize_count_status'):
                 self.optim_wrapper.initialize_count_status(
                     self._plain_model, self._train_loop.iter, self._train_loop.max_iters)
@@ -329,6 +340,8 @@ class Runner:
             return model
         finally:
             self._detach_logs()
+            if lock is not None:
+                lock.release()
 
     def val(self) -> dict:
         return self._eval('val')
@@ -381,7 +394,7 @@ class Runner:
         if isinstance(self._resume, str):
             resume_from = self._resume
         elif self._resume:
-            resume_from = self._load_from or find_latest_checkpoint(self._work_dir)
+            resume_from = self._load_from or find_resume_checkpoint(self._work_dir)
             if resume_from is None:
                 logger.warning('resume=True but %s has no last_checkpoint; training from '
                                'scratch', self._work_dir)
@@ -389,18 +402,25 @@ class Runner:
             self.resume(resume_from)
             self._has_loaded = True
         elif self._load_from is not None or resume_from is not None:
-            self.load_checkpoint(self._load_from or resume_from)
+            # load_strict: None = load what matches but refuse a file that fits under half the
+            # model (another model's checkpoint), True = every key, False = whatever matches
+            strict = self.cfg.get('load_strict') if self.cfg is not None else None
+            self.load_checkpoint(self._load_from or resume_from, strict=bool(strict),
+                                 min_coverage=0.0 if strict is False else 0.5)
             self._has_loaded = True
 
     def load_checkpoint(self, filename: str, map_location: Any = 'cpu', strict: bool = False,
-                        revise_keys: list = ((r'^module\.', ''),)) -> dict:
-        """Load weights (hooks may adjust the checkpoint first, e.g. EMAHook)."""
+                        revise_keys: list = ((r'^module\.', ''),),
+                        min_coverage: float = 0.0) -> dict:
+        """Load weights (hooks may adjust the checkpoint first, e.g. EMAHook); refuse a file that
+        holds under ``min_coverage`` of the model's tensors."""
         import re
         checkpoint = _load_checkpoint(filename, map_location=map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         state = _extract_state_dict(checkpoint, filename)
         for pattern, repl in revise_keys:
             state = {re.sub(pattern, repl, k): v for k, v in state.items()}
+        check_coverage(checkpoint, state, self._plain_model, filename, min_coverage)
         load_state_dict(self._plain_model, state, strict=strict, logger=logger)
         logger.info('loaded checkpoint %s', filename)
         return checkpoint
@@ -412,7 +432,17 @@ class Runner:
                              f'optimizer, counters or RNG state); resume from a .pth checkpoint, '
                              f'or start from these weights with load_from={filename!r}')
         self._resume = True
-        checkpoint = self.load_checkpoint(filename, strict=True)
+        try:
+            checkpoint = self.load_checkpoint(filename, strict=True)
+        except RuntimeError as exc:
+            if 'load_state_dict:' not in str(exc):
+                raise
+            raise resume_mismatch_error(filename, self._plain_model, exc) from None
+        problem = training_state_problem(checkpoint)
+        if problem is not None:
+            raise ValueError(f'resume={filename!r}: {problem}, so there is nothing to continue '
+                             f'from; start from these weights with --load-from {filename} '
+                             f'(load_from=...) instead')
         meta = checkpoint.get('meta', {})
         self._train_loop._epoch = int(meta.get('epoch', 0))
         self._train_loop._iter = int(meta.get('iter', 0))
@@ -457,7 +487,9 @@ class Runner:
             checkpoint['param_schedulers'] = _scheduler_states(self.param_schedulers)
         self.call_hook('before_save_checkpoint', checkpoint=checkpoint)
         if is_main_process():
-            save_checkpoint(checkpoint, os.path.join(out_dir, filename))
+            path = os.path.join(out_dir, filename)
+            check_finite_weights(checkpoint['state_dict'], path, self._work_dir)
+            save_checkpoint(checkpoint, path)
 
     def _metric_protocols(self) -> dict:
         # what the last evaluation published, then every built evaluator's metrics (Multi*Loop
@@ -501,6 +533,21 @@ class Runner:
     rank = property(lambda self: get_rank())
     world_size = property(lambda self: get_world_size())
     logger = property(lambda self: logger)
+
+
+def _lock_work_dir(work_dir: str):
+    """Rank 0 locks ``work_dir`` for this run; every rank raises when another run holds it."""
+    from .work_dir_lock import WorkDirLock, WorkDirLockedError
+    lock, error = None, None
+    if is_main_process():
+        try:
+            lock = WorkDirLock(work_dir).acquire()
+        except WorkDirLockedError as exc:
+            error = str(exc)
+    error = broadcast_object(error)
+    if error is not None:
+        raise WorkDirLockedError(error)
+    return lock
 
 
 def _unique_timestamp(work_dir: str) -> str:

@@ -7,6 +7,9 @@ Config keys (top level, MMEngine spellings where MMEngine has them):
   kernel, so CPU (gloo) runs keep plain BatchNorm and log a warning.
 - ``channels_last=True``: parameters and buffers of 4-D tensors in NHWC memory format; convs then
   run in channels-last kernels (often faster on recent CPUs/GPUs with AMP).
+  ``channels_last='auto'``: only where that pays off, by the check AMP uses
+  (``genforge.optim.amp.channels_last_helps``): a CPU with native bf16, a CUDA GPU with tensor
+  cores. One log line says what was chosen.
 - ``compile=True`` or ``compile=dict(mode=..., backend=..., dynamic=..., fullgraph=...)``:
   ``torch.compile`` each direct submodule that has parameters (a GAN's generator and
   discriminator, an SR model's generator) in place with ``nn.Module.compile``, so state_dict keys
@@ -24,6 +27,7 @@ import torch
 from torch import nn
 
 from genforge.dist import is_distributed
+from genforge.optim.amp import channels_last_helps
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +72,19 @@ def compile_submodules(model: nn.Module, compile_cfg: bool | dict) -> list[str]:
     return [name for name, _ in targets]
 
 
+def _want_channels_last(model: nn.Module, option: Any) -> bool:
+    if option != 'auto':
+        if option not in (None, False, True):
+            raise ValueError(f"channels_last={option!r}: use True, False or 'auto'")
+        return bool(option)
+    device = next((p.device for p in model.parameters()), torch.device('cpu'))
+    chosen = channels_last_helps(device)
+    logger.info("channels_last='auto': %s on %s (%s)", 'on' if chosen else 'off', device.type,
+                'native bf16 CPU' if device.type == 'cpu' and chosen else
+                'no native bf16 on this CPU' if device.type == 'cpu' else 'device capability')
+    return chosen
+
+
 def apply_model_options(model: nn.Module, cfg: Any) -> nn.Module:
     """Apply ``sync_bn``, ``channels_last`` and ``compile`` from the config, in that order."""
     if cfg is None:
@@ -84,7 +101,7 @@ def apply_model_options(model: nn.Module, cfg: Any) -> nn.Module:
         else:
             model = convert_sync_batchnorm(model, 'torch' if sync_bn is True else sync_bn)
             logger.info('sync_bn: BatchNorm layers converted to SyncBatchNorm')
-    if cfg.get('channels_last'):
+    if _want_channels_last(model, cfg.get('channels_last')):
         model = to_channels_last(model)
     compile_cfg = cfg.get('compile')
     if compile_cfg:

@@ -65,8 +65,12 @@ class LocalVisBackend:
         record['step'] = step
         path = self._require_dir() / (file_path or self.scalar_save_file)
         # Appending one short line is atomic enough for a log: a kill loses at most this line.
-        with open(path, 'a') as f:
-            f.write(json.dumps(record) + '\n')
+        try:
+            with open(path, 'a') as f:
+                f.write(json.dumps(record) + '\n')
+        except OSError as exc:   # a full disk: name the log, not just the errno
+            from genforge.fileio import write_error
+            raise write_error(path, exc, 'append to the log') from exc
 
     def close(self) -> None:
         pass

@@ -49,8 +49,12 @@ def save_png(array: np.ndarray, path: str | os.PathLike) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
-    with atomic_open(path, 'wb') as f:
-        Image.fromarray(array).save(f, format='PNG')
+    try:
+        with atomic_open(path, 'wb') as f:
+            Image.fromarray(array).save(f, format='PNG')
+    except OSError as exc:   # full disk, read-only folder: name the file
+        from genforge.fileio import write_error
+        raise write_error(path, exc) from exc
 
 
 def save_image_grid(images: torch.Tensor, path: str | os.PathLike, nrow: int = 8, padding: int = 2,

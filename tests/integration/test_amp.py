@@ -1,10 +1,15 @@
-"""Mixed precision end to end: ``genforge train --amp`` (bf16 on CPU) and fp32 regularisers."""
+"""Mixed precision end to end: ``genforge train --amp`` (bf16 on CPU) and fp32 regularisers.
+
+``--amp`` picks bf16 on CPU only where the CPU runs it natively; these tests pretend it does
+(so the bf16 path is tested on every machine) except the one that checks the fp32 fallback.
+"""
 from __future__ import annotations
 
 import pytest
 import torch
 from torch import nn
 
+import genforge.optim.amp as amp
 from genforge.cli import main
 from genforge.cli.train import enable_amp
 from genforge.config import Config
@@ -31,6 +36,11 @@ default_hooks = dict(logger=dict(type='LoggerHook', interval=1), checkpoint=None
 custom_hooks = [dict(type='AmpProbeHook')]
 randomness = dict(seed=0)
 """
+
+
+@pytest.fixture(autouse=True)
+def _native_bf16(monkeypatch):
+    monkeypatch.setattr(amp, 'cpu_has_native_bf16', lambda: True)
 
 
 @HOOKS.register_module(force=True)
@@ -100,6 +110,17 @@ def test_without_amp_flag_stays_fp32(tmp_path):
     seen = _run_cli(tmp_path, 'DCGAN', amp=False)
     assert all(type(w) is OptimWrapper for w in seen['wrappers'].values())
     assert seen['dtypes']['discriminator'] == {torch.float32}
+
+
+def test_amp_flag_trains_in_fp32_on_a_cpu_without_native_bf16(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(amp, 'cpu_has_native_bf16', lambda: False)
+    monkeypatch.setattr(amp, '_said', set())
+    seen = _run_cli(tmp_path, 'DCGAN')
+    assert all(isinstance(w, AmpOptimWrapper) and w.cast_dtype == torch.float32
+               for w in seen['wrappers'].values())
+    assert seen['dtypes']['discriminator'] == {torch.float32}
+    assert seen['dtypes']['generator'] == {torch.float32}
+    assert sum(amp.NO_BF16_MESSAGE in r.getMessage() for r in caplog.records) == 1
 
 
 def test_wgan_gp_trains_under_amp(tmp_path):

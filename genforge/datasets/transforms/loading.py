@@ -17,10 +17,11 @@ from genforge.registry import TRANSFORMS
 
 from .base import BaseTransform
 
-__all__ = ['LoadImageFromFile', 'read_image']
+__all__ = ['LoadImageFromFile', 'read_image', 'preload_decoded']
 
 _COLOR_TYPES = ('color', 'grayscale', 'unchanged', 'color_ignore_orientation',
                 'grayscale_ignore_orientation')
+_EXIF_ORIENTATION = 0x0112
 _SKIP_HINT = ('Delete or re-export the file, or build the dataset with skip_bad_images=True to skip '
               'bad files with a warning.')
 
@@ -32,14 +33,21 @@ def _decode(content: bytes, path: str, color_type: str) -> np.ndarray:
     try:
         pil = Image.open(io.BytesIO(content))
         pil.load()  # decode now: truncated data fails here rather than later in a worker
+    except Image.DecompressionBombError as exc:
+        raise BadImageError(f'{path}: {exc} If you trust the file, raise PIL.Image.MAX_IMAGE_PIXELS'
+                            f'. {_SKIP_HINT}', path) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise BadImageError(f'{path}: cannot decode the image ({type(exc).__name__}: {exc}); the file '
                             f'is corrupt, truncated or not an image. {_SKIP_HINT}', path) from None
-    if not color_type.endswith('_ignore_orientation') and color_type != 'unchanged':
-        pil = ImageOps.exif_transpose(pil)  # cv2.IMREAD_COLOR applies EXIF orientation too
-    if color_type.startswith('color'):
+    pil = _to_8bit(pil)
+    if not color_type.endswith('_ignore_orientation') and color_type != 'unchanged' \
+            and pil.getexif().get(_EXIF_ORIENTATION, 1) != 1:
+        # cv2.IMREAD_COLOR applies EXIF orientation too. Only called when there is one:
+        # exif_transpose (and convert to the same mode) return a full copy otherwise.
+        pil = ImageOps.exif_transpose(pil)
+    if color_type.startswith('color') and pil.mode != 'RGB':
         pil = pil.convert('RGB')
-    elif color_type.startswith('grayscale'):
+    elif color_type.startswith('grayscale') and pil.mode != 'L':
         pil = pil.convert('L')  # ITU-R 601 luma, the weights cv2 uses
     elif pil.mode == 'P':
         pil = pil.convert('RGBA' if 'transparency' in pil.info else 'RGB')
@@ -50,6 +58,20 @@ def _decode(content: bytes, path: str, color_type: str) -> np.ndarray:
         raise BadImageError(f'{path}: decoded to shape {img.shape}, expected (H, W, C) with C in 1..4. '
                             f"Load it with color_type='color' or 'grayscale'. {_SKIP_HINT}", path)
     return np.ascontiguousarray(img)
+
+
+def _to_8bit(pil: Image.Image) -> Image.Image:
+    """16-bit grayscale -> 8 bit by dropping the low byte, as cv2.imread (MMCV) does.
+
+    Pillow's own ``convert`` would clip every value above 255 (a nearly white image). 16-bit
+    RGB PNGs already open as 8-bit RGB the same way. Integer images that hold more than 16 bits
+    (32-bit TIFF) drop the low 24 bits.
+    """
+    if not (pil.mode.startswith('I;16') or pil.mode == 'I'):
+        return pil
+    arr = np.asarray(pil).astype(np.int64)
+    shift = 8 if pil.mode.startswith('I;16') or pil.format == 'PNG' or arr.max() < 65536 else 24
+    return Image.fromarray((np.clip(arr, 0, None) >> shift).clip(0, 255).astype(np.uint8), 'L')
 
 
 def read_image(path: str, color_type: str = 'color', channel_order: str = 'bgr') -> np.ndarray:
@@ -136,7 +158,7 @@ class LoadImageFromFile(BaseTransform):
             img = self._cache[path].copy()
         else:
             img = read_image(path, self.color_type, self.channel_order)
-            if self.use_cache:
+            if self.use_cache:  # the caller may modify ``img`` in place: keep our own copy
                 self._cache[path] = img.copy()
         if self.to_y_channel:
             img = _to_y(img, self.channel_order)
@@ -170,3 +192,30 @@ class LoadImageFromFile(BaseTransform):
             results['img_shape'] = shapes[0][:2]
             results['ori_shape'] = shapes[0][:2]
         return results
+
+
+def preload_decoded(transforms: list, data_infos) -> int:
+    """Decode every file the ``LoadImageFromFile`` steps of ``transforms`` read from
+    ``data_infos`` into their in-memory cache (``use_cache=True``); returns the count.
+
+    Unreadable files are left for ``__getitem__``, which raises (or skips) them as usual.
+    """
+    loaders = [t for t in transforms if isinstance(t, LoadImageFromFile)]
+    if not loaders:
+        raise ValueError('cache=True: the dataset pipeline has no LoadImageFromFile, so there is '
+                         'nothing to decode once; drop cache=True (in-memory datasets need none)')
+    num = 0
+    for loader in loaders:
+        loader.use_cache = True
+    for info in data_infos:
+        for loader in loaders:
+            paths = info.get(f'{loader.key}_path')
+            for path in paths if isinstance(paths, (list, tuple)) else [paths]:
+                if path is None or str(path) in loader._cache:
+                    continue
+                try:
+                    loader._load(str(path))
+                except BadImageError:
+                    continue
+                num += 1
+    return num

@@ -7,7 +7,6 @@ Statistics are computed in float64 so that FID/KID agree with the reference impl
 from __future__ import annotations
 
 import logging
-import warnings
 
 import numpy as np
 import torch
@@ -16,7 +15,8 @@ from scipy import linalg
 from scipy.special import rel_entr
 
 __all__ = [
-    'frechet_distance', 'frechet_distance_terms', 'kernel_inception_distance', 'inception_score',
+    'frechet_distance', 'frechet_distance_terms', 'trace_sqrt_product',
+    'kernel_inception_distance', 'inception_score',
     'precision_recall', 'sliced_wasserstein_distance', 'sliced_wasserstein', 'laplacian_pyramid',
     'get_descriptors_for_minibatch', 'finalize_descriptors', 'ms_ssim', 'feature_stats',
 ]
@@ -39,40 +39,58 @@ def feature_stats(feats) -> tuple[np.ndarray, np.ndarray]:
     return feats.mean(axis=0), np.cov(feats, rowvar=False)
 
 
+def trace_sqrt_product(sigma1, sigma2) -> float:
+    """``tr(sqrtm(sigma1 @ sigma2))`` for symmetric positive semi-definite matrices.
+
+    ``sigma1 @ sigma2`` is similar to the symmetric PSD ``sqrt(sigma1) sigma2 sqrt(sigma1)``
+    (conjugate by ``sqrt(sigma1)``), so both have the same non-negative eigenvalues and the trace
+    of the square root is the sum of their square roots. Two symmetric eigendecompositions
+    (``eigh``, ``eigvalsh``) replace ``scipy.linalg.sqrtm`` of a non-symmetric matrix: ~1 s
+    instead of ~30 s for 2048x2048, and exact (no eps offset) for singular covariances.
+    """
+    w, v = linalg.eigh(sigma1, driver='evd')
+    _check_psd(w, 'sigma1')
+    sqrt1 = (v * np.sqrt(np.clip(w, 0, None))) @ v.T  # (D, D) symmetric square root
+    m = sqrt1 @ sigma2 @ sqrt1
+    ev = linalg.eigh((m + m.T) / 2, eigvals_only=True, driver='evd')  # symmetrise round-off
+    _check_psd(ev, 'sigma2')
+    # round-off leaves the zero eigenvalues of a singular product at about -1e-15 * max
+    return float(np.sqrt(np.clip(ev, 0, None)).sum())
+
+
+def _check_psd(eigenvalues: np.ndarray, name: str) -> None:
+    scale = max(float(np.abs(eigenvalues).max(initial=0.0)), 1e-300)
+    if eigenvalues.min(initial=0.0) < -1e-6 * scale:
+        raise ValueError(f'frechet_distance: {name} is not positive semi-definite (eigenvalue '
+                         f'{eigenvalues.min():.3g}, largest {scale:.3g}); pass covariance '
+                         'matrices (np.cov of the features)')
+
+
 def frechet_distance_terms(mu1, sigma1, mu2, sigma2, eps: float = 1e-6
                            ) -> tuple[float, float, float]:
-    """Fréchet distance split as (fid, |mu1 - mu2|^2, trace term)."""
+    """Fréchet distance split as (fid, |mu1 - mu2|^2, trace term).
+
+    ``eps`` is accepted for compatibility and unused: the eigenvalue route needs no diagonal
+    offset for singular covariances (fewer samples than feature dimensions).
+    """
     mu1, mu2 = np.atleast_1d(_np64(mu1)), np.atleast_1d(_np64(mu2))
     sigma1, sigma2 = np.atleast_2d(_np64(sigma1)), np.atleast_2d(_np64(sigma2))
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape:
         raise ValueError(f'frechet_distance: shapes differ: mu {mu1.shape} vs {mu2.shape}, '
                          f'sigma {sigma1.shape} vs {sigma2.shape}')
-    with warnings.catch_warnings():  # a singular product is handled just below
-        warnings.simplefilter('ignore')
-        covmean = linalg.sqrtm(sigma1 @ sigma2)
-    if not np.isfinite(covmean).all():
-        # singular product (e.g. fewer samples than dimensions): the standard eps offset
-        logger.warning('frechet_distance: sigma1 @ sigma2 is singular; adding %g to the '
-                       'diagonals (use more samples than feature dimensions)', eps)
-        offset = np.eye(sigma1.shape[0]) * eps
-        covmean = linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
-    if np.iscomplexobj(covmean):
-        if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
-            raise ValueError(f'frechet_distance: sqrtm has an imaginary component '
-                             f'{np.max(np.abs(covmean.imag)):.3g}; the covariances are not '
-                             'positive semi-definite')
-        covmean = covmean.real
     diff = mu1 - mu2
     mean_term = float(diff @ diff)
-    trace_term = float(np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
+    trace_term = float(np.trace(sigma1) + np.trace(sigma2)
+                       - 2 * trace_sqrt_product(sigma1, sigma2))
     return mean_term + trace_term, mean_term, trace_term
 
 
 def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
     """Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2) (the FID formula).
 
-    ``|mu1 - mu2|^2 + tr(sigma1 + sigma2 - 2 sqrtm(sigma1 sigma2))`` in float64 with
-    ``scipy.linalg.sqrtm``; a singular product gets ``eps`` added to both diagonals.
+    ``|mu1 - mu2|^2 + tr(sigma1 + sigma2 - 2 sqrtm(sigma1 sigma2))`` in float64; the trace of the
+    matrix square root comes from :func:`trace_sqrt_product` (equal to ``scipy.linalg.sqrtm``'s
+    to ~1e-14 relative, ~1e-8 for singular covariances, and much faster at 2048 dimensions).
     """
     return frechet_distance_terms(mu1, sigma1, mu2, sigma2, eps)[0]
 

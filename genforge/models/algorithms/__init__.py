@@ -16,3 +16,5 @@ from .base_selfsup import *  # noqa: F401,F403
 from .mae import *  # noqa: F401,F403
 from .stylegan2 import *  # noqa: F401,F403
 from .stylegan3 import *  # noqa: F401,F403
+from .diffusion_schedule import *  # noqa: F401,F403
+from .basic_gaussian_diffusion import *  # noqa: F401,F403

@@ -1,37 +1,15 @@
 """BaseConditionalGAN: BaseGAN whose generator and discriminator also take class labels."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from genforge.models.layers.latent_sampling import LabelVar, sample_labels
 from genforge.structures import DataSample
 
 from .base_gan import BaseGAN, ModelType
-
-LabelVar = Tensor | Callable | list | None
-
-
-def label_sample_fn(label: LabelVar = None, num_batches: int = 1,
-                    num_classes: int | None = None, device: torch.device | str = 'cpu') -> Tensor:
-    """Labels as given (checked against ``num_classes``), a sampler ``fn(num_batches)``'s output,
-    or uniform in ``[0, num_classes)`` when ``label`` is None."""
-    if isinstance(label, (list, tuple)):
-        label = torch.as_tensor(label, dtype=torch.long)
-    if isinstance(label, Tensor):
-        batch = label[None] if label.ndim == 0 else label
-    elif callable(label):
-        batch = label(num_batches)
-    else:
-        if not num_classes:
-            raise ValueError('num_classes is unknown: set model.num_classes (or the generator\'s) '
-                             'or pass labels')
-        batch = torch.randint(0, num_classes, (num_batches,))
-    if num_classes and batch.numel() and (batch.min() < 0 or batch.max() >= num_classes):
-        raise ValueError(f'labels must be in [0, {num_classes - 1}], got {batch.tolist()}')
-    return batch.to(device)
 
 
 class BaseConditionalGAN(BaseGAN):
@@ -73,7 +51,11 @@ class BaseConditionalGAN(BaseGAN):
 
     def label_fn(self, label: LabelVar = None, num_batches: int = 1) -> Tensor:
         """Labels for ``num_batches`` samples: given, from a sampler, or uniform."""
-        return label_sample_fn(label, num_batches, self.num_classes, self.device)
+        labels = sample_labels(label, num_batches, self.num_classes, self.device)
+        if labels is None:
+            raise ValueError(f"{type(self).__name__}: num_classes is unknown: set "
+                             f"model.num_classes (or the generator's) or pass labels")
+        return labels
 
     @staticmethod
     def data_sample_to_label(data_samples: Any) -> Tensor | None:
@@ -111,43 +93,24 @@ class BaseConditionalGAN(BaseGAN):
         return self._pack_samples(inputs, data_samples, noise, sample_model, sample_kwargs, fakes,
                                   gt_label=labels)
 
-    def train_generator(self, inputs: Any, data_samples: Any, optimizer_wrapper) -> dict:
-        """Default conditional G step with ``self.gan_loss`` on sampled labels."""
-        self._require_gan_loss()
-        num_batches = self.get_real_imgs(inputs, data_samples).shape[0]
+    # -- the one place where conditional GANs add labels to BaseGAN's steps ---------------
+    def get_real_labels(self, data_samples: Any) -> Tensor:
+        labels = self.data_sample_to_label(data_samples)
+        if labels is None:
+            raise KeyError(f"{type(self).__name__}: data_samples have no 'gt_label'; a "
+                           f'conditional GAN needs a labelled dataset (e.g. CIFAR10, ImageNet) '
+                           f'packed with PackInputs')
+        return labels.to(self.device)
+
+    def generate(self, num_batches: int, labels: Tensor | None = None
+                 ) -> tuple[Tensor, Tensor]:
+        """Fakes for uniformly sampled labels (or the given ones)."""
         noise = self.noise_fn(num_batches=num_batches)
-        fake_labels = self.label_fn(num_batches=num_batches)
-        fake_imgs = self.generator(noise=noise, label=fake_labels, return_noise=False)
-        out_dict = dict(gen=self.generator, disc=self.discriminator, fake_imgs=fake_imgs,
-                        disc_pred_fake_g=self.discriminator(fake_imgs, label=fake_labels),
-                        batch_size=num_batches, fake_label=fake_labels,
-                        loss_scaler=getattr(optimizer_wrapper, 'loss_scaler', None))
-        loss, log_vars = self._get_gen_loss(out_dict)
-        optimizer_wrapper.update_params(loss)
-        return log_vars
+        labels = self.label_fn(labels, num_batches=num_batches)
+        return self.generator(noise=noise, label=labels, return_noise=False), labels
 
-    def train_discriminator(self, inputs: Any, data_samples: Any, optimizer_wrapper) -> dict:
-        """Default conditional D step: real images with ``gt_label``, fakes with sampled ones."""
-        self._require_gan_loss()
-        real_imgs = self.get_real_imgs(inputs, data_samples)
-        real_labels = self.data_sample_to_label(data_samples)
-        if real_labels is None:
-            raise KeyError(f'{type(self).__name__}: data_samples have no gt_label; pack labels '
-                           f"with PackInputs (a dataset with 'gt_label') for conditional training")
-        num_batches = real_imgs.shape[0]
-        noise = self.noise_fn(num_batches=num_batches)
-        fake_labels = self.label_fn(num_batches=num_batches)
-        with torch.no_grad():  # D's step must not build a graph through G
-            fake_imgs = self.generator(noise=noise, label=fake_labels, return_noise=False)
-        out_dict = dict(gen=self.generator, disc=self.discriminator,
-                        disc_pred_fake=self.discriminator(fake_imgs, label=fake_labels),
-                        disc_pred_real=self.discriminator(real_imgs, label=real_labels),
-                        fake_imgs=fake_imgs, real_imgs=real_imgs, batch_size=num_batches,
-                        gt_label=real_labels, fake_label=fake_labels,
-                        loss_scaler=getattr(optimizer_wrapper, 'loss_scaler', None))
-        loss, log_vars = self._get_disc_loss(out_dict)
-        optimizer_wrapper.update_params(loss)
-        return log_vars
+    def discriminate(self, imgs: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self.discriminator(imgs, label=labels)
 
 
-__all__ = ['BaseConditionalGAN', 'label_sample_fn']
+__all__ = ['BaseConditionalGAN']

@@ -9,22 +9,21 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from genforge.models.base_model import BaseModel
+from genforge.models.layers.latent_sampling import NoiseVar, sample_noise
 from genforge.models.utils import set_requires_grad
-from genforge.models.wrappers import is_model_wrapper
+from genforge.models.wrappers import unwrap_model
 from genforge.registry import MODELS
 from genforge.structures import DataSample
 
 logger = logging.getLogger(__name__)
 
 ModelType = dict | nn.Module
-NoiseVar = Tensor | Callable | None
 
 
 def get_valid_noise_size(noise_size: int | None, generator: ModelType) -> int | None:
@@ -53,31 +52,28 @@ def get_valid_num_batches(inputs: Any, data_samples: Any = None) -> int:
     return next(iter(sizes.values())) if sizes else 1
 
 
-def noise_sample_fn(noise: NoiseVar = None, num_batches: int = 1,
-                    noise_size: int | list | tuple | None = None,
-                    device: torch.device | str = 'cpu') -> Tensor:
-    """A noise Tensor as given (a 1-D one gets a batch dim), a sampler ``fn((N, *size))``'s
-    output, or ``randn(N, *noise_size)`` when ``noise`` is None."""
-    if isinstance(noise, Tensor):
-        batch = noise[None] if noise.ndim == 1 else noise
-    else:
-        if noise_size is None:
-            raise ValueError('noise_size is unknown: set model.noise_size (or the generator\'s) '
-                             'or pass a noise Tensor')
-        size = [noise_size] if isinstance(noise_size, int) else list(noise_size)
-        batch = noise((num_batches, *size)) if callable(noise) else torch.randn(num_batches,
-                                                                                *size)
-    return batch.to(device)
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    return model.module if is_model_wrapper(model) else model
+def current_iteration() -> int:
+    """The 0-based training iteration that the train loop wrote before calling ``train_step``
+    (0 outside a Runner)."""
+    from genforge.runner.message_hub import MessageHub
+    return MessageHub.get_current_instance().get_info('iter', 0)
 
 
 class BaseGAN(BaseModel):
-    """Base class of GAN algorithms; subclasses implement ``train_generator`` and
-    ``train_discriminator(inputs, data_samples, optimizer_wrapper)`` (called positionally), or
-    set ``loss_config=dict(gan_loss=...)`` to use the default ones below.
+    """Base class of GAN algorithms: one discriminator step and one generator step for all.
+
+    Subclasses override the losses, not the steps: ``disc_loss(outputs)`` and
+    ``gen_loss(outputs)`` return ``(loss, log_vars)``; the defaults use
+    ``loss_config=dict(gan_loss=..., disc_auxiliary_loss=..., gen_auxiliary_loss=...)``.
+    Models whose generator or discriminator take more than images (labels, scales) override
+    ``generate`` / ``discriminate``. ``outputs`` holds what a loss may use:
+
+    - ``real_imgs`` (N, C, H, W) and ``real_labels`` (N,) or None (D step only),
+    - ``fake_imgs`` (detached in the D step) and ``fake_labels`` (N,) or None,
+    - ``disc_pred_real``, ``disc_pred_fake`` (D step) / ``disc_pred_fake_g`` (G step),
+    - ``generator``, ``discriminator`` (also as ``gen`` / ``disc``, MMGeneration's
+      ``data_info`` names), for penalties that call the networks again,
+    - ``iteration`` (the loop's 0-based iteration), ``batch_size``, ``loss_scaler``.
 
     Example: dict(type='DCGAN', noise_size=100, data_preprocessor=dict(type='DataPreprocessor'),
                   generator=dict(type='DCGANGenerator', output_scale=64),
@@ -124,8 +120,8 @@ class BaseGAN(BaseModel):
         cfg = dict(ema_config)
         cfg.setdefault('type', 'ExponentialMovingAverage')
         self.ema_start = cfg.pop('start_iter', 0)
-        self.generator_ema = MODELS.build(cfg, default_args=dict(model=_unwrap(self.generator)),
-                                          key_path='model.ema_config')
+        self.generator_ema = MODELS.build(
+            cfg, default_args=dict(model=unwrap_model(self.generator)), key_path='model.ema_config')
 
     def _init_loss(self, loss_config: dict | None) -> None:
         """``loss_config``: None, scalars read by subclasses (``gp_loss_weight=10``), and/or
@@ -164,7 +160,8 @@ class BaseGAN(BaseModel):
     # -- sampling helpers -----------------------------------------------------------------
     def noise_fn(self, noise: NoiseVar = None, num_batches: int = 1) -> Tensor:
         """Noise for ``num_batches`` samples: a Tensor as given, a sampler's output or N(0, 1)."""
-        return noise_sample_fn(noise, num_batches, self.noise_size, self.device)
+        return sample_noise(noise, num_batches, self.noise_size, self.device,
+                            owner=type(self).__name__)
 
     @staticmethod
     def gather_log_vars(log_vars_list: list[dict[str, Tensor]]) -> dict[str, Tensor]:
@@ -210,29 +207,27 @@ class BaseGAN(BaseModel):
 
     def train_step(self, data: dict, optim_wrapper) -> dict[str, Tensor]:
         """One iteration: D every time, then G (and EMA) when ``should_update_generator``."""
-        from genforge.runner.message_hub import MessageHub
-        curr_iter = MessageHub.get_current_instance().get_info('iter', 0)
+        curr_iter = current_iteration()
         data = self.data_preprocessor(data, True)
         inputs, data_samples = data['inputs'], data.get('data_samples')
         disc_wrapper = optim_wrapper['discriminator']
-        disc_accu = disc_wrapper._accumulative_counts
         with disc_wrapper.optim_context(self.discriminator):
             log_vars = self.train_discriminator(inputs, data_samples, disc_wrapper)
 
-        if self.should_update_generator(curr_iter, disc_accu):
+        if self.should_update_generator(curr_iter, disc_wrapper.accumulative_counts):
             # frozen D: G's loss must not accumulate gradients in D
             set_requires_grad(self.discriminator, False)
             log_vars.update(self._train_generator_steps(inputs, data_samples,
                                                         optim_wrapper['generator']))
             set_requires_grad(self.discriminator, True)
             if self.with_ema_gen:
-                self._update_ema(curr_iter, disc_accu)
+                self._update_ema(curr_iter, disc_wrapper.accumulative_counts)
         return log_vars
 
     def _train_generator_steps(self, inputs: Any, data_samples: Any,
                                gen_wrapper) -> dict[str, Tensor]:
         """``generator_steps * accumulative_counts`` calls: exactly ``generator_steps`` steps."""
-        num_calls = self.generator_steps * gen_wrapper._accumulative_counts
+        num_calls = self.generator_steps * gen_wrapper.accumulative_counts
         gen_wrapper.initialize_count_status(self.generator, 0, num_calls)
         log_vars_list = []
         for _ in range(num_calls):
@@ -243,7 +238,7 @@ class BaseGAN(BaseModel):
         return log_vars
 
     def _update_ema(self, curr_iter: int, disc_accu: int) -> None:
-        source = _unwrap(self.generator)
+        source = unwrap_model(self.generator)
         if self.should_update_ema(curr_iter, disc_accu):
             self.generator_ema.update_parameters(source)
             if not getattr(self.generator_ema, 'update_buffers', False):
@@ -252,63 +247,90 @@ class BaseGAN(BaseModel):
             # before start_iter the EMA copy simply tracks the generator
             self.generator_ema.sync_parameters(source)
 
+    # -- what the steps call: override these, not the steps --------------------------------
+    def get_real_labels(self, data_samples: Any) -> Tensor | None:
+        """Class labels of the real batch; None for unconditional GANs."""
+        return None
+
+    def generate(self, num_batches: int, labels: Tensor | None = None
+                 ) -> tuple[Tensor, Tensor | None]:
+        """``num_batches`` fake images from fresh noise, and the labels they were made for."""
+        return self.generator(noise=self.noise_fn(num_batches=num_batches),
+                              return_noise=False), None
+
+    def discriminate(self, imgs: Tensor, labels: Tensor | None = None) -> Tensor:
+        """The discriminator's scores for ``imgs``."""
+        return self.discriminator(imgs)
+
+    def _loss_context(self, optimizer_wrapper, num_batches: int) -> dict:
+        """What every loss may use besides images and scores (see the class docstring)."""
+        return dict(generator=self.generator, discriminator=self.discriminator,
+                    gen=self.generator, disc=self.discriminator, iteration=current_iteration(),
+                    batch_size=num_batches,
+                    loss_scaler=getattr(optimizer_wrapper, 'loss_scaler', None))
+
+    def train_discriminator(self, inputs: Any, data_samples: Any, optimizer_wrapper) -> dict:
+        """D step: real images (and labels) from the batch, fakes from a no-grad G."""
+        real_imgs = self.get_real_imgs(inputs, data_samples)
+        real_labels = self.get_real_labels(data_samples)
+        num_batches = real_imgs.shape[0]
+        with torch.no_grad():  # D's step must not build a graph through G
+            fake_imgs, fake_labels = self.generate(num_batches)
+        outputs = dict(real_imgs=real_imgs, fake_imgs=fake_imgs, real_labels=real_labels,
+                       fake_labels=fake_labels,
+                       disc_pred_fake=self.discriminate(fake_imgs, fake_labels),
+                       disc_pred_real=self.discriminate(real_imgs, real_labels),
+                       **self._loss_context(optimizer_wrapper, num_batches))
+        loss, log_vars = self.disc_loss(outputs)
+        optimizer_wrapper.update_params(loss)
+        return log_vars
+
+    def train_generator(self, inputs: Any, data_samples: Any, optimizer_wrapper) -> dict:
+        """G step: D's parameters are frozen by ``train_step``; gradients flow through D."""
+        real_imgs = self.get_real_imgs(inputs, data_samples)
+        num_batches = real_imgs.shape[0]
+        fake_imgs, fake_labels = self.generate(num_batches)
+        outputs = dict(real_imgs=real_imgs, fake_imgs=fake_imgs, fake_labels=fake_labels,
+                       disc_pred_fake_g=self.discriminate(fake_imgs, fake_labels),
+                       **self._loss_context(optimizer_wrapper, num_batches))
+        loss, log_vars = self.gen_loss(outputs)
+        optimizer_wrapper.update_params(loss)
+        return log_vars
+
     # -- default losses (loss_config=dict(gan_loss=...)) ------------------------------------
-    def _aux_losses(self, modules: nn.ModuleList | None, out_dict: dict, losses: dict) -> None:
+    def _aux_losses(self, modules: nn.ModuleList | None, outputs: dict, losses: dict) -> None:
         for module in modules or []:
-            loss = module(out_dict)
+            loss = module(outputs)
             if loss is None:
                 continue
             name = module.loss_name()
             losses[name] = losses[name] + loss if name in losses else loss
 
-    def _get_gen_loss(self, out_dict: dict) -> tuple[Tensor, dict]:
-        losses = {'loss_disc_fake_g': self.gan_loss(out_dict['disc_pred_fake_g'],
-                                                    target_is_real=True, is_disc=False)}
-        self._aux_losses(self.gen_auxiliary_losses, out_dict, losses)
-        return self.parse_losses(losses)
-
-    def _get_disc_loss(self, out_dict: dict) -> tuple[Tensor, dict]:
-        losses = {
-            'loss_disc_fake': self.gan_loss(out_dict['disc_pred_fake'], target_is_real=False,
-                                            is_disc=True),
-            'loss_disc_real': self.gan_loss(out_dict['disc_pred_real'], target_is_real=True,
-                                            is_disc=True)}
-        self._aux_losses(self.disc_auxiliary_losses, out_dict, losses)
-        return self.parse_losses(losses)
-
     def _require_gan_loss(self) -> None:
         if self.gan_loss is None:
             raise NotImplementedError(
-                f'{type(self).__name__}: implement train_generator/train_discriminator or set '
+                f'{type(self).__name__}: override disc_loss/gen_loss or set '
                 f"loss_config=dict(gan_loss=dict(type='GANLoss', gan_type='vanilla'))")
 
-    def train_generator(self, inputs: Any, data_samples: Any, optimizer_wrapper) -> dict:
-        """Default G step with ``self.gan_loss`` (+ ``gen_auxiliary_loss``)."""
+    def disc_loss(self, outputs: dict) -> tuple[Tensor, dict]:
+        """``gan_loss`` on real (target real) and fake (target fake) scores, plus
+        ``disc_auxiliary_loss`` terms; returns ``(loss, log_vars)``."""
         self._require_gan_loss()
-        num_batches = self.get_real_imgs(inputs, data_samples).shape[0]
-        fake_imgs = self.generator(noise=self.noise_fn(num_batches=num_batches))
-        out_dict = dict(gen=self.generator, disc=self.discriminator, fake_imgs=fake_imgs,
-                        disc_pred_fake_g=self.discriminator(fake_imgs), batch_size=num_batches,
-                        loss_scaler=getattr(optimizer_wrapper, 'loss_scaler', None))
-        loss, log_vars = self._get_gen_loss(out_dict)
-        optimizer_wrapper.update_params(loss)
-        return log_vars
+        losses = {
+            'loss_disc_fake': self.gan_loss(outputs['disc_pred_fake'], target_is_real=False,
+                                            is_disc=True),
+            'loss_disc_real': self.gan_loss(outputs['disc_pred_real'], target_is_real=True,
+                                            is_disc=True)}
+        self._aux_losses(self.disc_auxiliary_losses, outputs, losses)
+        return self.parse_losses(losses)
 
-    def train_discriminator(self, inputs: Any, data_samples: Any, optimizer_wrapper) -> dict:
-        """Default D step with ``self.gan_loss`` (+ ``disc_auxiliary_loss``)."""
+    def gen_loss(self, outputs: dict) -> tuple[Tensor, dict]:
+        """``gan_loss`` on the fakes' scores (target real), plus ``gen_auxiliary_loss`` terms."""
         self._require_gan_loss()
-        real_imgs = self.get_real_imgs(inputs, data_samples)
-        num_batches = real_imgs.shape[0]
-        with torch.no_grad():  # D's step must not build a graph through G
-            fake_imgs = self.generator(noise=self.noise_fn(num_batches=num_batches))
-        out_dict = dict(gen=self.generator, disc=self.discriminator,
-                        disc_pred_fake=self.discriminator(fake_imgs),
-                        disc_pred_real=self.discriminator(real_imgs), fake_imgs=fake_imgs,
-                        real_imgs=real_imgs, batch_size=num_batches,
-                        loss_scaler=getattr(optimizer_wrapper, 'loss_scaler', None))
-        loss, log_vars = self._get_disc_loss(out_dict)
-        optimizer_wrapper.update_params(loss)
-        return log_vars
+        losses = {'loss_disc_fake_g': self.gan_loss(outputs['disc_pred_fake_g'],
+                                                    target_is_real=True, is_disc=False)}
+        self._aux_losses(self.gen_auxiliary_losses, outputs, losses)
+        return self.parse_losses(losses)
 
     # -- sampling -------------------------------------------------------------------------
     def _get_valid_model(self, inputs: Any) -> str:
@@ -385,4 +407,4 @@ class BaseGAN(BaseModel):
         return self(**data)
 
 
-__all__ = ['BaseGAN', 'get_valid_noise_size', 'get_valid_num_batches', 'noise_sample_fn']
+__all__ = ['BaseGAN', 'current_iteration', 'get_valid_noise_size', 'get_valid_num_batches']

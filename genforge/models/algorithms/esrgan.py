@@ -5,7 +5,7 @@ import torch
 
 from genforge.registry import MODELS
 
-from .srgan import SRGAN, _backward
+from .srgan import SRGAN
 
 __all__ = ['ESRGAN']
 
@@ -25,25 +25,17 @@ class ESRGAN(SRGAN):
                   gan_loss=dict(type='GANLoss', gan_type='vanilla', loss_weight=5e-3))
     """
 
-    def g_step(self, batch_outputs: torch.Tensor, batch_gt_data: torch.Tensor) -> dict:
-        losses = {}
-        if self.pixel_loss:
-            losses['loss_pix'] = self.pixel_loss(batch_outputs, batch_gt_data)
-        if self.perceptual_loss:
-            loss_percep, loss_style = self.perceptual_loss(batch_outputs, batch_gt_data)
-            if loss_percep is not None:
-                losses['loss_perceptual'] = loss_percep
-            if loss_style is not None:
-                losses['loss_style'] = loss_style
-        if self.gan_loss and self.discriminator:
-            real_d_pred = self.discriminator(batch_gt_data).detach()
-            fake_g_pred = self.discriminator(batch_outputs)
-            loss_fake = self.gan_loss(fake_g_pred - torch.mean(real_d_pred), target_is_real=True,
-                                      is_disc=False)
-            loss_real = self.gan_loss(real_d_pred - torch.mean(fake_g_pred),
-                                      target_is_real=False, is_disc=False)
-            losses['loss_gan'] = (loss_fake + loss_real) / 2
-        return losses
+    def g_gan_loss(self, batch_outputs: torch.Tensor, batch_gt_data: torch.Tensor
+                   ) -> torch.Tensor:
+        """Relativistic average: fakes should look more real than the mean real, and reals
+        less real than the mean fake."""
+        real_d_pred = self.discriminator(batch_gt_data).detach()
+        fake_g_pred = self.discriminator(batch_outputs)
+        loss_fake = self.gan_loss(fake_g_pred - torch.mean(real_d_pred), target_is_real=True,
+                                  is_disc=False)
+        loss_real = self.gan_loss(real_d_pred - torch.mean(fake_g_pred), target_is_real=False,
+                                  is_disc=False)
+        return (loss_fake + loss_real) / 2
 
     def d_step_real(self, batch_outputs: torch.Tensor, batch_gt_data: torch.Tensor
                     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -60,22 +52,3 @@ class ESRGAN(SRGAN):
         fake_d_pred = self.discriminator(batch_outputs.detach())
         return self.gan_loss(fake_d_pred - real_d_pred_mean, target_is_real=False,
                              is_disc=True) * 0.5
-
-    def d_step_with_optim(self, batch_outputs: torch.Tensor, batch_gt_data: torch.Tensor,
-                          optim_wrapper) -> dict:
-        d_wrapper = optim_wrapper['discriminator']
-        log_vars = {}
-        with d_wrapper.optim_context(self):
-            loss_d_real, real_mean = self.d_step_real(batch_outputs, batch_gt_data)
-        parsed, log = self.parse_losses(dict(loss_d_real=loss_d_real))
-        log_vars.update(log)
-        _backward(d_wrapper, parsed)
-        with d_wrapper.optim_context(self):
-            loss_d_fake = self.d_step_fake(batch_outputs, real_mean)
-        parsed, log = self.parse_losses(dict(loss_d_fake=loss_d_fake))
-        log_vars.update(log)
-        _backward(d_wrapper, parsed)
-        if not hasattr(d_wrapper, 'should_update') or d_wrapper.should_update():
-            d_wrapper.step()
-            d_wrapper.zero_grad()
-        return log_vars

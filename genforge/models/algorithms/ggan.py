@@ -6,11 +6,11 @@ from torch import Tensor
 
 from genforge.registry import MODELS
 
-from .dcgan import _SimpleGANSteps
+from .base_gan import BaseGAN
 
 
 @MODELS.register_module()
-class GGAN(_SimpleGANSteps):
+class GGAN(BaseGAN):
     """GGAN: D minimises mean(relu(1 + D(fake))) + mean(relu(1 - D(real))); G: -mean(D(fake)).
 
     Example: dict(type='GGAN', noise_size=1024, data_preprocessor=dict(type='DataPreprocessor'),
@@ -18,12 +18,14 @@ class GGAN(_SimpleGANSteps):
                   discriminator=dict(type='LSGANDiscriminator', input_scale=64))
     """
 
-    def disc_loss(self, disc_pred_fake: Tensor, disc_pred_real: Tensor) -> tuple:
+    def disc_loss(self, outputs: dict) -> tuple[Tensor, dict]:
+        disc_pred_fake, disc_pred_real = outputs['disc_pred_fake'], outputs['disc_pred_real']
         losses = dict(loss_disc_fake=F.relu(1 + disc_pred_fake).mean(),
                       loss_disc_real=F.relu(1 - disc_pred_real).mean())
         return self.parse_losses(losses)
 
-    def gen_loss(self, disc_pred_fake: Tensor) -> tuple:
+    def gen_loss(self, outputs: dict) -> tuple[Tensor, dict]:
+        disc_pred_fake = outputs['disc_pred_fake_g']
         return self.parse_losses(dict(loss_gen=-disc_pred_fake.mean()))
 
 

@@ -85,9 +85,14 @@ class SRGAN(BaseEditModel):
             if loss_style is not None:
                 losses['loss_style'] = loss_style
         if self.gan_loss and self.discriminator:
-            fake_g_pred = self.discriminator(batch_outputs)
-            losses['loss_gan'] = self.gan_loss(fake_g_pred, target_is_real=True, is_disc=False)
+            losses['loss_gan'] = self.g_gan_loss(batch_outputs, batch_gt_data)
         return losses
+
+    def g_gan_loss(self, batch_outputs: torch.Tensor, batch_gt_data: torch.Tensor
+                   ) -> torch.Tensor:
+        """The generator's adversarial term: its outputs should be scored as real."""
+        fake_g_pred = self.discriminator(batch_outputs)
+        return self.gan_loss(fake_g_pred, target_is_real=True, is_disc=False)
 
     def d_step_real(self, batch_outputs: torch.Tensor, batch_gt_data: torch.Tensor
                     ) -> torch.Tensor:
@@ -110,16 +115,22 @@ class SRGAN(BaseEditModel):
 
     def d_step_with_optim(self, batch_outputs: torch.Tensor, batch_gt_data: torch.Tensor,
                           optim_wrapper) -> dict:
-        """Real and fake terms are back-propagated separately, then one D update."""
+        """Real and fake terms are back-propagated separately, then one D update.
+
+        ``d_step_real`` returns the real term, or ``(loss, fake_arg)`` when the fake term needs
+        something from the real pass (ESRGAN: the mean real score) instead of the gt batch.
+        """
         d_wrapper = optim_wrapper['discriminator']
         log_vars = {}
         with d_wrapper.optim_context(self):
-            loss_d_real = self.d_step_real(batch_outputs, batch_gt_data)
+            real_out = self.d_step_real(batch_outputs, batch_gt_data)
+        loss_d_real, fake_arg = real_out if isinstance(real_out, tuple) \
+            else (real_out, batch_gt_data)
         parsed, log = self.parse_losses(dict(loss_d_real=loss_d_real))
         log_vars.update(log)
         _backward(d_wrapper, parsed)
         with d_wrapper.optim_context(self):
-            loss_d_fake = self.d_step_fake(batch_outputs, batch_gt_data)
+            loss_d_fake = self.d_step_fake(batch_outputs, fake_arg)
         parsed, log = self.parse_losses(dict(loss_d_fake=loss_d_fake))
         log_vars.update(log)
         _backward(d_wrapper, parsed)

@@ -1,19 +1,16 @@
 """WGAN-GP (Gulrajani et al., 2017): Wasserstein critic with a gradient penalty."""
 from __future__ import annotations
 
-from typing import Any
-
-import torch
 from torch import Tensor
 
 from genforge.models.losses import gradient_penalty_loss
 from genforge.registry import MODELS
 
-from .dcgan import _SimpleGANSteps
+from .base_gan import BaseGAN
 
 
 @MODELS.register_module()
-class WGANGP(_SimpleGANSteps):
+class WGANGP(BaseGAN):
     """WGAN-GP: D minimises mean(D(fake)) - mean(D(real)) + w * GP; G minimises -mean(D(fake)).
 
     ``loss_config``: ``gp_loss_weight`` (default 10) and ``gp_norm_mode`` ('HWC' default, or
@@ -31,28 +28,18 @@ class WGANGP(_SimpleGANSteps):
         self.gp_norm_mode = cfg.get('gp_norm_mode', cfg.get('norm_mode', 'HWC'))
         self.gp_loss_weight = cfg.get('gp_loss_weight', cfg.get('loss_weight', 10))
 
-    def disc_loss(self, real_data: Tensor, fake_data: Tensor, disc_pred_fake: Tensor,
-                  disc_pred_real: Tensor) -> tuple:
+    def disc_loss(self, outputs: dict) -> tuple[Tensor, dict]:
+        """Critic loss; the penalty is taken on interpolations of the real and fake images."""
         losses = dict(
-            loss_disc_fake=disc_pred_fake.mean(),
-            loss_disc_real=-disc_pred_real.mean(),
+            loss_disc_fake=outputs['disc_pred_fake'].mean(),
+            loss_disc_real=-outputs['disc_pred_real'].mean(),
             loss_gp=self.gp_loss_weight * gradient_penalty_loss(
-                self.discriminator, real_data, fake_data, norm_mode=self.gp_norm_mode))
+                outputs['discriminator'], outputs['real_imgs'], outputs['fake_imgs'],
+                norm_mode=self.gp_norm_mode))
         return self.parse_losses(losses)
 
-    def gen_loss(self, disc_pred_fake: Tensor) -> tuple:
-        return self.parse_losses(dict(loss_gen=-disc_pred_fake.mean()))
-
-    def train_discriminator(self, inputs: Any, data_samples: Any, optimizer_wrapper) -> dict:
-        """Critic step; the penalty needs the real and fake images too."""
-        real_imgs = self.get_real_imgs(inputs, data_samples)
-        noise = self.noise_fn(num_batches=real_imgs.shape[0])
-        with torch.no_grad():  # D's loss must not build a graph through G
-            fake_imgs = self.generator(noise=noise, return_noise=False)
-        loss, log_vars = self.disc_loss(real_imgs, fake_imgs, self.discriminator(fake_imgs),
-                                        self.discriminator(real_imgs))
-        optimizer_wrapper.update_params(loss)
-        return log_vars
+    def gen_loss(self, outputs: dict) -> tuple[Tensor, dict]:
+        return self.parse_losses(dict(loss_gen=-outputs['disc_pred_fake_g'].mean()))
 
 
 __all__ = ['WGANGP']

@@ -1,5 +1,6 @@
 """genforge.models.layers: one file per family; each module lists its names in __all__."""
 from .layer_builders import *  # noqa: F401,F403
+from .latent_sampling import *  # noqa: F401,F403
 from .conv_module import *  # noqa: F401,F403
 from .linear_module import *  # noqa: F401,F403
 from .upsample import *  # noqa: F401,F403
@@ -15,3 +16,4 @@ from .stylegan2_modulated import *  # noqa: F401,F403
 from .ada_augment import *  # noqa: F401,F403
 from .stylegan1_blocks import *  # noqa: F401,F403
 from .filtered_lrelu import *  # noqa: F401,F403
+from .denoising_blocks import *  # noqa: F401,F403

@@ -13,6 +13,7 @@ from genforge.models.archs.stylegan3_utils import (
     apply_integer_translation,
 )
 from genforge.registry import METRICS, MODELS
+from tests._single_thread import single_thread  # noqa: F401  (one OpenMP thread)
 
 
 def sinusoid(size=24, cycles=2., shift=0.):

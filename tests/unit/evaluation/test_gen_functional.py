@@ -14,6 +14,7 @@ from genforge.evaluation.functional.gen_metrics import (
     ms_ssim,
     precision_recall,
     sliced_wasserstein_distance,
+    trace_sqrt_product,
 )
 
 
@@ -35,9 +36,36 @@ def test_frechet_distance_full_covariance_matches_scipy_reference():
     assert frechet_distance(mu1, s1, mu1, s1) == pytest.approx(0.0, abs=1e-6)
 
 
-def test_frechet_distance_singular_uses_eps_offset():
+def test_frechet_distance_singular_is_exact():
     sigma = np.zeros((3, 3))
-    assert np.isfinite(frechet_distance(np.zeros(3), sigma, np.ones(3), sigma))
+    assert frechet_distance(np.zeros(3), sigma, np.ones(3), sigma) == pytest.approx(3.0, abs=1e-12)
+
+
+def _scipy_fid(mu1, s1, mu2, s2) -> float:
+    """The textbook route (pytorch-fid): sqrtm of the non-symmetric product, real part."""
+    covmean = linalg.sqrtm(s1 @ s2)
+    return float(np.sum((mu1 - mu2) ** 2) + np.trace(s1) + np.trace(s2)
+                 - 2 * np.trace(covmean.real))
+
+
+@pytest.mark.parametrize('dim,n', [(48, 400),  # well conditioned
+                                   (48, 49),   # barely full rank: tiny eigenvalues
+                                   (48, 20)])  # fewer samples than dimensions: singular
+def test_frechet_distance_equals_scipy_sqrtm(dim, n):
+    rng = np.random.default_rng(dim + n)
+    a = rng.normal(size=(n, dim)) @ rng.normal(size=(dim, dim))
+    b = 0.7 * a + rng.normal(0.2, 1.0, size=(n, dim))
+    mu1, s1, mu2, s2 = a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False)
+    ref = _scipy_fid(mu1, s1, mu2, s2)
+    assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(ref, rel=1e-6)
+    assert trace_sqrt_product(s1, s2) == pytest.approx(np.trace(linalg.sqrtm(s1 @ s2).real),
+                                                       rel=1e-6)
+
+
+def test_frechet_distance_refuses_a_non_psd_covariance():
+    bad = np.diag([1.0, -1.0, 2.0])
+    with pytest.raises(ValueError, match='sigma1 is not positive semi-definite'):
+        frechet_distance(np.zeros(3), bad, np.zeros(3), np.eye(3))
 
 
 def _kid_reference(real, fake, num_subsets, m, seed):

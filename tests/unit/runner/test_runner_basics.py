@@ -122,8 +122,10 @@ def test_from_cfg_dumps_config_and_defaults_work_dir(tmp_path, monkeypatch):
     MODELS.register_module(name='ToyRegressor', module=ToyModel, force=True)
     runner = Runner.from_cfg(cfg)
     assert runner.work_dir == str(tmp_path / 'work_dirs' / 'run') and runner.seed == 3
-    assert "'ToyRegressor'" in (tmp_path / 'work_dirs' / 'run' / 'config.py').read_text()
+    # the config is dumped once the run starts (issue 24: a failed resume must not rewrite it)
+    assert not (tmp_path / 'work_dirs' / 'run' / 'config.py').exists()
     runner.train()
+    assert "'ToyRegressor'" in (tmp_path / 'work_dirs' / 'run' / 'config.py').read_text()
     ckpt = torch.load(tmp_path / 'work_dirs' / 'run' / 'iter_2.pth', weights_only=True)
     assert ckpt['meta']['seed'] == 3 and 'ToyRegressor' in ckpt['meta']['cfg']
 

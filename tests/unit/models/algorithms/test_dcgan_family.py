@@ -125,8 +125,8 @@ def test_disc_losses_match_formulas():
     }
     for algo, (d_ref, g_ref) in expect.items():
         model = build(algo)
-        d_loss, _ = model.disc_loss(fake, real)
-        g_loss, _ = model.gen_loss(fake)
+        d_loss, _ = model.disc_loss(dict(disc_pred_fake=fake, disc_pred_real=real))
+        g_loss, _ = model.gen_loss(dict(disc_pred_fake_g=fake))
         torch.testing.assert_close(d_loss, d_ref)
         torch.testing.assert_close(g_loss, g_ref)
 
@@ -138,7 +138,8 @@ def test_wgangp_loss_config_and_penalty():
     real, fake = torch.randn(2, 3, 8, 8), torch.randn(2, 3, 8, 8)
     pf, pr = model.discriminator(fake), model.discriminator(real)
     torch.manual_seed(1)
-    _, log = model.disc_loss(real, fake, pf, pr)
+    _, log = model.disc_loss(dict(real_imgs=real, fake_imgs=fake, disc_pred_fake=pf,
+                                  disc_pred_real=pr, discriminator=model.discriminator))
     torch.manual_seed(1)  # same interpolation draw
     alpha = torch.rand(2, 1, 1, 1)
     x = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
@@ -458,3 +459,32 @@ def test_shipped_configs_load_and_build(path):
     if algo == 'wgan-gp':
         assert model.discriminator_steps == 5 and model.gp_norm_mode == 'HWC'
         assert model.gp_loss_weight == (50 if 'GP-50' in path else 10)
+
+
+
+def test_schedule_does_not_depend_on_runtime_info_hook(tmp_path):
+    """The train loop itself hands the iteration to the model: without RuntimeInfoHook the
+    generator still trains once every ``discriminator_steps`` iterations."""
+    from genforge.config import Config
+    from genforge.runner import Runner
+    loader = dict(batch_size=2, num_workers=0, sampler=dict(type='InfiniteSampler'),
+                  dataset=dict(type='DigitsDataset', img_size=16, indices=4))
+    cfg = Config(dict(
+        work_dir=str(tmp_path / 'work'),
+        model=dict(type='DCGAN', noise_size=4, discriminator_steps=2,
+                   data_preprocessor=dict(type='DataPreprocessor'),
+                   generator=dict(type='DCGANGenerator', output_scale=16, out_channels=1,
+                                  base_channels=8),
+                   discriminator=dict(type='DCGANDiscriminator', input_scale=16, output_scale=4,
+                                      in_channels=1, out_channels=1, base_channels=4)),
+        train_dataloader=loader,
+        optim_wrapper=dict(constructor='GenOptimWrapperConstructor',
+                           generator=dict(optimizer=dict(type='Adam', lr=2e-4)),
+                           discriminator=dict(optimizer=dict(type='Adam', lr=2e-4))),
+        train_cfg=dict(by_epoch=False, max_iters=4),
+        default_hooks=dict(runtime_info=None, checkpoint=None), randomness=dict(seed=0)))
+    runner = Runner.from_cfg(cfg)
+    runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
+    counts = count_steps(runner.optim_wrapper)
+    runner.train()
+    assert counts == dict(discriminator=4, generator=2)

@@ -92,13 +92,13 @@ def test_two_iterations_with_two_discriminator_steps(name):
 def test_hinge_losses_match_formula():
     model, _, _ = build(TINY_MODELS['SNGAN'])
     fake, real = torch.tensor([[-2.0], [0.5], [1.5]]), torch.tensor([[0.2], [3.0], [-1.0]])
-    loss, log = model.disc_loss(fake, real)
+    loss, log = model.disc_loss(dict(disc_pred_fake=fake, disc_pred_real=real))
     expected_fake = F.relu(1 + fake).mean()
     expected_real = F.relu(1 - real).mean()
     torch.testing.assert_close(log['loss_disc_fake'], expected_fake)
     torch.testing.assert_close(log['loss_disc_real'], expected_real)
     torch.testing.assert_close(loss, expected_fake + expected_real)
-    g_loss, _ = model.gen_loss(fake)
+    g_loss, _ = model.gen_loss(dict(disc_pred_fake_g=fake))
     torch.testing.assert_close(g_loss, -fake.mean())
 
 

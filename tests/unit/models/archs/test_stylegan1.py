@@ -11,6 +11,7 @@ import torch.nn.functional as F
 import genforge.models  # noqa: F401
 from genforge.models.layers.stylegan1_blocks import AdaptiveInstanceNorm, _EqualizedConv
 from genforge.registry import MODELS
+from tests._single_thread import single_thread  # noqa: F401  (one OpenMP thread)
 
 REF = Path(__file__).resolve().parents[3] / 'data' / 'state_dicts' / 'mmagic' / 'styleganv1'
 

@@ -10,6 +10,7 @@ import torch
 
 import genforge.models  # noqa: F401  (registers everything)
 from genforge.registry import MODELS
+from tests._single_thread import single_thread  # noqa: F401  (one OpenMP thread)
 
 REF = Path(__file__).resolve().parents[3] / 'data' / 'state_dicts' / 'mmagic'
 SIZES = {'ffhq-1024x1024': 1024, 'lsun-car-384x512': 512}  # the car config pads to 512

@@ -10,6 +10,7 @@ import torch
 
 import genforge.models  # noqa: F401
 from genforge.registry import MODELS
+from tests._single_thread import single_thread  # noqa: F401  (one OpenMP thread)
 
 REF = Path(__file__).resolve().parents[3] / 'data' / 'state_dicts' / 'mmagic' / 'styleganv3'
 R_CFG = dict(type='SynthesisNetwork', conv_kernel=1, use_radial_filters=True, channel_max=1024)

@@ -6,6 +6,7 @@ import torch
 import genforge.models  # noqa: F401
 from genforge.models.layers.ada_augment import AugmentPipe, _band_filters
 from genforge.registry import MODELS
+from tests._single_thread import single_thread  # noqa: F401  (one OpenMP thread)
 
 ALL = dict(xflip=1, rotate90=1, xint=1, scale=1, rotate=1, aniso=1, xfrac=1, brightness=1,
            contrast=1, lumaflip=1, hue=1, saturation=1, imgfilter=1, noise=1, cutout=1)

@@ -7,17 +7,9 @@ import torch
 from torch.autograd import gradcheck, gradgradcheck
 
 from genforge.models.layers import design_lowpass_filter, filtered_lrelu
+from tests._single_thread import single_thread  # noqa: F401  (one OpenMP thread)
 from tests.unit.models.layers.test_stylegan_ops import naive_upfirdn2d
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """gradcheck runs thousands of tiny ops: on a busy machine OpenMP threads spinning for a
-    descheduled sibling make them 100x slower; one thread keeps these tests in seconds."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 @pytest.mark.parametrize('numtaps,cutoff,width,fs', [(12, 2., 2.3, 16), (24, 10., 6., 64),
                                                      (6, 1., 0.5, 4)])

@@ -21,16 +21,8 @@ from genforge.models.layers import (
     modulated_conv2d,
     upfirdn2d,
 )
+from tests._single_thread import single_thread  # noqa: F401  (one OpenMP thread)
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """gradcheck runs thousands of tiny ops: on a busy machine OpenMP threads spinning for a
-    descheduled sibling make them 100x slower; one thread keeps these tests in seconds."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 def naive_upfirdn2d(x, k, up, down, pad):
     """Loop over output pixels and filter taps; padding/cropping by index arithmetic."""

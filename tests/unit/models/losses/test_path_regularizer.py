@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from genforge.models.losses import gen_path_regularizer
+from tests._single_thread import single_thread  # noqa: F401  (one OpenMP thread)
 
 
 class LinearGenerator(nn.Module):
