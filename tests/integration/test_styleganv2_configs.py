@@ -91,3 +91,22 @@ def test_lazy_regularisation_and_ada_resume_bit_identically(tmp_path):
     p = a['discriminator.ada_aug.aug_pipeline.p']
     assert p.item() == pytest.approx(3 * 2 * 2 / 1000)  # grew at iterations 2, 4 and 6
     assert a['mean_path_length'].item() > 0
+
+
+def test_sample_cli_truncation_with_a_seed_is_reproducible(tmp_path):
+    from genforge.cli import main
+    data = image_folder(tmp_path / 'imgs')
+    base = CONFIGS[[p.name for p in CONFIGS].index('stylegan2_c2_8xb4-800kiters_ffhq-256x256.py')]
+    cfg = tiny_cfg(base, tmp_path / 'work', data)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=2, by_epoch=False)
+    Runner.from_cfg(cfg).train()
+    opts = [f'{k}={v}' for k, v in TINY.items() if k.startswith('model.generator')
+            or k.startswith('model.discriminator')]
+    args = ['sample', str(base), str(tmp_path / 'work' / 'iter_2.pth'), '--num', '4',
+            '--seed', '1', '--cfg-options', *opts]
+    outs = {}
+    for name, psi in (('a', '0.7'), ('b', '0.7'), ('c', '1.0')):
+        assert main(args[:3] + ['--truncation', psi, '--out', str(tmp_path / f'{name}.png')]
+                    + args[3:]) == 0
+        outs[name] = (tmp_path / f'{name}.png').read_bytes()
+    assert outs['a'] == outs['b'] and outs['a'] != outs['c']
