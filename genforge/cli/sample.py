@@ -8,6 +8,7 @@ EXAMPLES = """Examples:
   genforge sample configs/dcgan/dcgan_1xb128-5epoches_lsun-bedroom-64x64.py ckpt.pth --out grid.png
   genforge sample my_cgan.py ckpt.pth --num 16 --label 3 --sample-model orig --save-dir samples/
   genforge sample configs/singan/singan_fish.py ckpt.pth --num 4 --size 48x96 --out fish.png
+  genforge sample my_stylegan2.py ckpt.pth --truncation 0.7 --seed 1
   genforge sample configs/improved_ddpm/ddpm_cosine_hybird_timestep-4k_drop0.3_cifar10_32x32_b8x16_500k.py \
       ckpt.pth --steps 50      # diffusion: 50 respaced steps instead of the full chain
 """
@@ -27,6 +28,8 @@ def add_parser(subparsers) -> None:
                    help='EMA or original generator (default: ema when the model has one)')
     p.add_argument('--label', type=int, default=None, help='class label for conditional GANs')
     p.add_argument('--save-dir', default=None, help='also write each image as a PNG here')
+    p.add_argument('--truncation', type=float, default=None,
+                   help='truncation psi of style-based generators, e.g. 0.7 (default: none)')
     p.add_argument('--batch-size', type=int, default=16)
     p.add_argument('--size', type=_parse_size, default=None, metavar='HxW',
                    help='output size for models that generate at any size (SinGAN), e.g. 48x96')
@@ -54,6 +57,19 @@ def build_model_from_checkpoint(config: str, checkpoint: str, cfg_options=None, 
     cfg = load_config(config, cfg_options)
     check_file(checkpoint, 'checkpoint')
     return init_model(cfg, checkpoint, device)
+
+
+def _check_truncation(model, truncation: float | None) -> dict:
+    """``sample_kwargs`` for ``--truncation``; an error when the generator has no such input."""
+    import inspect
+    if truncation is None:
+        return {}
+    gen = getattr(model, 'generator', None)
+    if gen is None or 'truncation' not in inspect.signature(gen.forward).parameters:
+        from genforge.cli import CLIError
+        raise CLIError(f'--truncation {truncation}: the generator of {type(model).__name__} has '
+                       f'no truncation input (StyleGAN generators do)')
+    return dict(truncation=truncation)
 
 
 def is_diffusion(model) -> bool:
@@ -140,13 +156,14 @@ def run(args) -> int:
     if sample_model == 'ema' and not has_ema:
         from genforge.cli import CLIError
         raise CLIError('--sample-model ema: this model was trained without ema_config')
+    sample_kwargs = _check_truncation(model, getattr(args, 'truncation', None))
     steps = check_steps(model, args.steps)
     if is_diffusion(model):
         samples = _generate_with_progress(model, args.num, sample_model, args.label,
                                           args.batch_size, steps)
     else:
         samples = generate(model, args.num, sample_model, args.label, args.batch_size,
-                           size=args.size)
+                           sample_kwargs, size=args.size)
     disp = sample_display_kwargs(model)
     imgs = torch.stack([s.fake_img.detach().float().cpu() for s in samples])
     imgs = imgs * disp['target_std'] + disp['target_mean']  # -> [0, 255]

@@ -24,6 +24,16 @@ _NORMS = (nn.modules.batchnorm._BatchNorm, nn.modules.instancenorm._InstanceNorm
           nn.LayerNorm)
 
 
+def _float_betas(optimizer_cfg: dict) -> dict:
+    """``betas=(0, 0.99)`` (an int, as in MMagic's StyleGAN configs) as floats: current
+    torch.optim.Adam refuses mixed int/float betas."""
+    betas = optimizer_cfg.get('betas')
+    if isinstance(betas, (list, tuple)) and all(isinstance(b, (int, float)) and
+                                                not isinstance(b, bool) for b in betas):
+        optimizer_cfg['betas'] = tuple(float(b) for b in betas)
+    return optimizer_cfg
+
+
 def build_optim_wrapper(model: nn.Module, cfg: dict) -> OptimWrapper:
     """Build from ``dict(type=..., optimizer=..., constructor=..., paramwise_cfg=...)``.
 
@@ -136,7 +146,7 @@ class DefaultOptimWrapperConstructor:
         model = unwrap_model(model)
         wrapper_cfg = dict(self.optim_wrapper_cfg)
         wrapper_cfg.setdefault('type', 'OptimWrapper')
-        optimizer_cfg = dict(self.optimizer_cfg)
+        optimizer_cfg = _float_betas(dict(self.optimizer_cfg))
         if self.paramwise_cfg:
             params: list[dict] = []
             self.add_params(params, model)

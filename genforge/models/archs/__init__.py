@@ -19,6 +19,11 @@ from .necks import *  # noqa: F401,F403
 from .pggan import *  # noqa: F401,F403
 from .singan import *  # noqa: F401,F403
 from .pe_singan import *  # noqa: F401,F403
+from .stylegan_utils import *  # noqa: F401,F403
+from .stylegan2 import *  # noqa: F401,F403
+from .stylegan2_ada import *  # noqa: F401,F403
+from .stylegan1 import *  # noqa: F401,F403
+from .stylegan3 import *  # noqa: F401,F403
 from .denoising_unet import *  # noqa: F401,F403
 from .pix2pix import *  # noqa: F401,F403
 from .cyclegan import *  # noqa: F401,F403

@@ -12,5 +12,13 @@ from .conditional_bn import *  # noqa: F401,F403
 from .equalized_lr import *  # noqa: F401,F403
 from .pggan_blocks import *  # noqa: F401,F403
 from .positional_encoding import *  # noqa: F401,F403
+from .upfirdn2d import *  # noqa: F401,F403
+from .bias_act import *  # noqa: F401,F403
+from .modulated_conv import *  # noqa: F401,F403
+from .stylegan2_blocks import *  # noqa: F401,F403
+from .stylegan2_modulated import *  # noqa: F401,F403
+from .ada_augment import *  # noqa: F401,F403
+from .stylegan1_blocks import *  # noqa: F401,F403
+from .filtered_lrelu import *  # noqa: F401,F403
 from .denoising_blocks import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403

@@ -8,4 +8,5 @@ from .perceptual_loss import *  # noqa: F401,F403
 from .cross_entropy_loss import *  # noqa: F401,F403
 from .label_smooth_loss import *  # noqa: F401,F403
 from .reconstruction_loss import *  # noqa: F401,F403
+from .path_regularizer import *  # noqa: F401,F403
 from .ddpm_loss import *  # noqa: F401,F403

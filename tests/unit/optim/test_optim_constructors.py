@@ -125,3 +125,13 @@ def test_lars_matches_manual_update():
     torch.testing.assert_close(p.detach(), ref)
     w = build_optim_wrapper(nn.Linear(2, 2), dict(optimizer=dict(type='LARS', lr=0.1)))
     assert isinstance(w.optimizer, LARS)
+
+
+def test_int_beta_of_mmagic_stylegan_configs_is_accepted():
+    """MMagic's StyleGAN2/3 configs say betas=(0, 0.99**r); torch's Adam refuses an int beta."""
+    model = nn.Linear(2, 2)
+    wrapper = build_optim_wrapper(model, dict(optimizer=dict(type='Adam', lr=0.002,
+                                                             betas=(0, 0.99 ** 0.8))))
+    assert wrapper.param_groups[0]['betas'] == (0.0, 0.99 ** 0.8)
+    model(torch.ones(1, 2)).sum().backward()
+    wrapper.step()  # torch raised 'betas must be either both floats or both Tensors'
