@@ -18,11 +18,11 @@ import torch
 import torch.nn.functional as F
 
 import genforge.models  # noqa: F401  (registers every type)
+from genforge.message_hub import MessageHub
 from genforge.models.losses import gen_path_regularizer, r1_gradient_penalty_loss
 from genforge.models.utils import set_requires_grad
 from genforge.optim.optim_wrapper import OptimWrapper, OptimWrapperDict
 from genforge.registry import MODELS
-from genforge.runner.message_hub import MessageHub
 from genforge.structures import DataSample
 
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from genforge.message_hub import MessageHub
 from torch import nn
 
 import genforge.models  # noqa: F401
 from genforge.config import Config
+from genforge.message_hub import MessageHub
 from genforge.optim.optim_wrapper import OptimWrapper, OptimWrapperDict
 from genforge.registry import MODELS
 from genforge.structures import DataSample
