@@ -37,8 +37,14 @@ def test_frechet_distance_full_covariance_matches_scipy_reference():
 
 
 def test_frechet_distance_singular_is_exact():
+    # The eps route (pytorch-fid) gives 3 - 6e-6 here with a 'singular product' warning; the
+    # eigenvalue route needs no offset: exactly 3, and nothing to warn about.
+    import warnings
     sigma = np.zeros((3, 3))
-    assert frechet_distance(np.zeros(3), sigma, np.ones(3), sigma) == pytest.approx(3.0, abs=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        got = frechet_distance(np.zeros(3), sigma, np.ones(3), sigma)
+    assert got == pytest.approx(3.0, abs=1e-12)
 
 
 def _scipy_fid(mu1, s1, mu2, s2) -> float:

@@ -1,6 +1,7 @@
 """GenValLoop/GenTestLoop with a tiny DCGAN, FID (random-weight Inception) and SWD."""
 import math
 
+import pytest
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -90,3 +91,54 @@ def test_gen_test_loop_uses_test_hooks_and_ms_ssim():
     metrics = loop.run()
     assert 0.0 <= metrics['MS/avg'] <= 1.0
     assert runner.hooks_called[0] == 'before_test' and runner.hooks_called[-1] == 'after_test'
+
+
+def test_fid_through_the_loop_equals_numpy_scipy_on_the_same_features(tmp_path):
+    """FID from ValLoop + FrechetInceptionDistance == numpy mean/cov + scipy.linalg.sqrtm on
+    features from a separate call of the same (random-weight) Inception network."""
+    import numpy as np
+    from scipy import linalg
+
+    from genforge.evaluation.inception import quantize_uint8
+    torch.manual_seed(1)
+    net = InceptionV3FID().eval()
+    for m in net.modules():  # variance-preserving init: the default one shrinks pool3 to ~1e-8
+        if isinstance(m, torch.nn.Conv2d):
+            torch.nn.init.kaiming_normal_(m.weight, nonlinearity='relu')
+    path = tmp_path / 'random_inception.pth'
+    torch.save(net.state_dict(), path)
+    model = _dcgan()
+    fakes = []
+    val_step = model.val_step
+
+    def recording_val_step(data):  # keep what the loop generated for the second path
+        out = val_step(data)
+        fakes.extend(s.get('fake_img').detach().clone() for s in out)
+        return out
+
+    model.val_step = recording_val_step
+    evaluator = dict(type='GenEvaluator', metrics=[dict(
+        type='FrechetInceptionDistance', prefix='FID', fake_nums=3, real_nums=3,
+        inception_style='PyTorch', inception_path=str(path), sample_model='orig')])
+    dataset = _Imgs(3)
+    loop = LOOPS.build(dict(type='ValLoop'), default_args=dict(
+        runner=_Runner(model), dataloader=DataLoader(dataset, batch_size=2,
+                                                     collate_fn=pseudo_collate),
+        evaluator=evaluator))
+    metrics = loop.run()
+    assert len(fakes) == 3  # generation batches of 2 and 1
+
+    def feats(bgr):  # BGR [0, 255] -> RGB integers -> pool3, an independent forward call
+        with torch.no_grad():
+            return net(quantize_uint8(bgr.float().flip(1)))[0].double().numpy()
+
+    f_fake = feats(torch.stack(fakes))
+    f_real = feats(dataset.imgs)
+    mu1, mu2 = f_fake.mean(0), f_real.mean(0)
+    s1, s2 = np.cov(f_fake, rowvar=False), np.cov(f_real, rowvar=False)
+    covmean = linalg.sqrtm(s1 @ s2).real
+    mean_term = float(((mu1 - mu2) ** 2).sum())
+    ref = mean_term + float(np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
+    assert metrics['FID/fid'] == pytest.approx(ref, rel=1e-6)
+    assert metrics['FID/mean'] == pytest.approx(mean_term, rel=1e-6)
+    assert metrics['FID/fid'] > 0.1  # a non-trivial value (random images, random network)
