@@ -15,3 +15,4 @@ from .ms_ssim import *  # noqa: F401,F403
 from .ppl import *  # noqa: F401,F403
 from .accuracy import *  # noqa: F401,F403
 from .single_label import *  # noqa: F401,F403
+from .digit_score import *  # noqa: F401,F403
