@@ -166,7 +166,7 @@ def _last_metrics(runner) -> dict:
     hub = runner.message_hub
     found = {}
     for key in ('SWD/avg', 'digits/confident', 'digits/score', 'digits/real_score',
-                'digits/min_class_share'):
+                'digits/min_class_share', 'digits/ratio'):
         try:
             found[key] = float(hub.get_scalar(f'val/{key}').current())
         except Exception:
