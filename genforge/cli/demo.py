@@ -17,7 +17,7 @@ NOISE_SIZE = 64
 
 
 def demo_config(work_dir: str, iters: int, vis_interval: int, batch_size: int = 64,
-                swd_samples: int = 1024) -> dict:
+                swd_samples: int = 1024, digit_samples: int = 500) -> dict:
     """The demo as an ordinary genforge config (print it with --print-config)."""
     return dict(
         work_dir=work_dir,
@@ -47,7 +47,9 @@ def demo_config(work_dir: str, iters: int, vis_interval: int, batch_size: int = 
         val_cfg=dict(type='GenValLoop'),
         val_evaluator=dict(type='Evaluator', metrics=[
             dict(type='SWD', prefix='SWD', fake_nums=swd_samples, image_shape=(1, IMG_SIZE, IMG_SIZE),
-                 sample_model='ema')]),
+                 sample_model='ema'),
+            # how much the samples look like digits, by a small digits classifier
+            dict(type='DigitScore', prefix='digits', fake_nums=digit_samples, sample_model='ema')]),
         default_hooks=dict(
             logger=dict(type='LoggerHook', interval=25),
             checkpoint=dict(type='CheckpointHook', interval=iters, by_epoch=False,
@@ -95,7 +97,7 @@ def run(args) -> int:
         from ._demo_ddpm import run_ddpm_demo
         return run_ddpm_demo(args, console)
     vis_interval = max(1, args.iters // 6)
-    size = dict(batch_size=8, swd_samples=64) if args.fast else {}
+    size = dict(batch_size=8, swd_samples=64, digit_samples=64) if args.fast else {}
     cfg = Config(demo_config(args.work_dir, args.iters, vis_interval, **size))
     # The demo may be run again into its own folder (recognised by its final grid), but never
     # over the checkpoints of a real run that --work-dir happens to name.
@@ -129,8 +131,13 @@ def run(args) -> int:
     console.print(f'  final grid   : {final_grid}')
     if series:
         console.print(f'  loss curves  : {curves}')
-    for key, value in metrics.items():
-        console.print(f'  {key:<13}: {value:.4f}  (sliced Wasserstein distance, lower is better)')
+    if 'SWD/avg' in metrics:
+        console.print(f'  {"SWD/avg":<13}: {metrics["SWD/avg"]:.4f}  '
+                      '(sliced Wasserstein distance, lower is better)')
+    digits = {k.split('/', 1)[1]: v for k, v in metrics.items() if k.startswith('digits/')}
+    if {'confident', 'score', 'real_score', 'min_class_share'} <= set(digits):
+        for i, line in enumerate(digit_report(digits)):
+            console.print(f'  {"digits" if i == 0 else "":<13}: {line}', soft_wrap=True)
     if ckpt:
         console.print(f'  checkpoint   : {ckpt}')
         console.print('\nSample again:\n  genforge demo --print-config > demo_cfg.py\n'
@@ -158,7 +165,8 @@ def _save_final_grid(runner, path: Path) -> None:
 def _last_metrics(runner) -> dict:
     hub = runner.message_hub
     found = {}
-    for key in ('SWD/avg',):
+    for key in ('SWD/avg', 'digits/confident', 'digits/score', 'digits/real_score',
+                'digits/min_class_share', 'digits/ratio'):
         try:
             found[key] = float(hub.get_scalar(f'val/{key}').current())
         except Exception:
@@ -167,6 +175,14 @@ def _last_metrics(runner) -> dict:
             except Exception:
                 pass
     return found
+
+
+def digit_report(res: dict) -> list[str]:
+    """The digit score in words (``res`` as returned by ``digit_score``/``DigitScore``)."""
+    return [f'{100 * res["confident"]:.0f}% of samples are confidently a digit; digit score '
+            f'{res["score"]:.2f} (real digits: {res["real_score"]:.2f})',
+            f'rarest digit: {100 * res["min_class_share"]:.1f}% of samples (10% when balanced); '
+            'see docs/getting-started.md']
 
 
 def _last_checkpoint(work_dir: Path) -> str | None:

@@ -173,9 +173,11 @@ def test_every_command_has_help_with_examples(capsys):
         assert 'Example' in out, f'genforge {name} --help has no examples'
 
 
-def test_demo_runs_small(tmp_path):
+def test_demo_runs_small(tmp_path, capsys):
     work = tmp_path / 'demo'
     assert main(['demo', '--iters', '2', '--work-dir', str(work), '--fast']) == 0
+    out = capsys.readouterr().out
+    assert 'SWD/avg' in out and '% of samples are confidently a digit; digit score ' in out
     assert (work / 'final_grid.png').is_file()
     assert (work / 'loss_curves.png').is_file()
     assert (work / 'last_checkpoint').is_file()

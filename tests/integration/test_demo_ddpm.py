@@ -27,6 +27,7 @@ def test_ddpm_demo_runs_small(tmp_path, capsys):
     assert chain.shape[:2] == (8 * 18 + 2, 10 * 18 + 2)  # 8 chains x 10 frames
     out = capsys.readouterr().out
     assert 'denoising chain' in out and '--steps 50' in out
+    assert '% of samples are confidently a digit; digit score ' in out and '(real digits: ' in out
 
 
 def test_ddpm_demo_prints_its_config(capsys):

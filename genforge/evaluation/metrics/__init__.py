@@ -16,3 +16,4 @@ from .ppl import *  # noqa: F401,F403
 from .accuracy import *  # noqa: F401,F403
 from .single_label import *  # noqa: F401,F403
 from .equivariance import *  # noqa: F401,F403
+from .digit_score import *  # noqa: F401,F403
