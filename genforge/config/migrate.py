@@ -60,7 +60,9 @@ _DROPPED_HOOKS = ('PGGANFetchDataHook', 'PetrelUploadHook')
 
 def find_0x_markers(cfg: dict) -> list[str]:
     """The 0.x-only keys/types present in ``cfg`` (empty for a 1.x config)."""
-    found = [k for k in _0X_KEYS if k in cfg]
+    found = [k for k in _0X_KEYS if cfg.get(k) is not None]
+    if 'apex_amp' in found and 'optim_wrapper' in cfg:
+        found.remove('apex_amp')  # MMagic 1.x's apex-fp16 StyleGAN2 configs keep this leftover
     train_cfg = cfg.get('train_cfg')
     if 'total_iters' in found and isinstance(train_cfg, dict) and 'max_iters' in train_cfg:
         found.remove('total_iters')  # MMagic's SinGAN configs compute max_iters from it
