@@ -31,19 +31,21 @@ def add_parser(subparsers) -> None:
     p.add_argument('--steps', default=None,
                    help='diffusion models: respaced sampling chain, e.g. 50 or ddim25 '
                         '(default: the full chain of model.num_timesteps)')
-    from ._common import add_cfg_options
+    from ._common import add_cfg_options, add_data_root
+    add_data_root(p)
     add_cfg_options(p)
     p.set_defaults(func=run)
 
 
-def build_model_from_checkpoint(config: str, checkpoint: str, cfg_options=None, device='cpu'):
+def build_model_from_checkpoint(config: str, checkpoint: str, cfg_options=None, device='cpu',
+                                data_root: str | None = None):
     """Build ``cfg.model`` and load ``checkpoint`` (strict), in eval mode."""
     import genforge.models  # noqa: F401  registers every model
     from genforge.registry import MODELS, import_custom_modules
     from genforge.runner.checkpoint import load_checkpoint
 
     from ._common import check_file, load_config
-    cfg = load_config(config, cfg_options)
+    cfg = load_config(config, cfg_options, data_root)
     check_file(checkpoint, 'checkpoint')
     import_custom_modules(cfg.get('custom_imports'))
     model_cfg = dict(cfg.model)
@@ -146,7 +148,8 @@ def run(args) -> int:
     from genforge.visualization import save_image_grid, save_png, to_uint8_image
     check_sample_args(args)
     torch.manual_seed(args.seed)
-    model = build_model_from_checkpoint(args.config, args.checkpoint, args.cfg_options, args.device)
+    model = build_model_from_checkpoint(args.config, args.checkpoint, args.cfg_options, args.device,
+                                       args.data_root)
     has_ema = getattr(model, 'with_ema_gen', False)
     sample_model = args.sample_model or ('ema' if has_ema else 'orig')
     if sample_model == 'ema' and not has_ema:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_cfg_options, check_file, default_work_dir, load_config, print_metrics_table
+from ._common import add_cfg_options, add_data_root, check_file, default_work_dir, load_config, print_metrics_table
 
 EXAMPLES = """Examples:
   genforge test configs/srcnn/srcnn_x4k915_1xb16-1000k_div2k.py work_dirs/srcnn/iter_1000.pth
@@ -25,13 +25,14 @@ def add_parser(subparsers) -> None:
     strict.add_argument('--no-strict', dest='load_strict', action='store_false',
                         help='load the matching weights, however few (default: refuse a '
                              'checkpoint that holds under half of the model)')
+    add_data_root(p)
     add_cfg_options(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from genforge.runner import Runner
-    cfg = load_config(args.config, args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options, args.data_root)
     check_file(args.checkpoint, 'checkpoint')
     cfg.work_dir = default_work_dir(cfg, args.config, args.work_dir)
     cfg.load_from = args.checkpoint

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from ._common import add_cfg_options, default_work_dir, load_config, model_summary
+from ._common import add_cfg_options, add_data_root, default_work_dir, load_config, model_summary
 
 EXAMPLES = """Examples:
   genforge train configs/dcgan/dcgan_1xb128-5epoches_lsun-bedroom-64x64.py
@@ -41,6 +41,7 @@ def add_parser(subparsers) -> None:
     strict.add_argument('--no-strict', dest='load_strict', action='store_false',
                         help='load the matching weights, however few (default: refuse a '
                              'checkpoint that holds under half of the model)')
+    add_data_root(p)
     add_cfg_options(p)
     p.set_defaults(func=run)
 
@@ -90,7 +91,7 @@ def apply_args(cfg, args) -> None:
 
 def run(args) -> int:
     from genforge.runner import Runner
-    cfg = load_config(args.config, args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options, args.data_root)
     apply_args(cfg, args)
     runner = Runner.from_cfg(cfg)
     if getattr(runner, 'rank', 0) == 0:
