@@ -207,3 +207,29 @@ def override_data_root(cfg, root: str, flag: str = '--data-root ') -> None:
             '%s%s changed nothing: no train/val/test dataset of this config takes a data_root '
             '(set the dataset keys instead, e.g. --cfg-options '
             'train_dataloader.dataset.data_prefix=...)', flag, root)
+
+
+def model_class(cfg):
+    """The registered class of ``cfg.model.type`` (None when unknown), without building it."""
+    import genforge.models  # noqa: F401  registers every model
+    from genforge.registry import MODELS
+    model = cfg.get('model') or {}
+    kind = model.get('type') if isinstance(model, dict) else None
+    cls = MODELS.get(kind) if isinstance(kind, str) else kind
+    return cls if isinstance(cls, type) else None
+
+
+def is_edit_model(cfg) -> bool:
+    """True for restoration models (BaseEditModel, SRGAN, ESRGAN ...): `restore`, not `sample`."""
+    from genforge.models.algorithms.base_edit_model import BaseEditModel
+    cls = model_class(cfg)
+    return cls is not None and issubclass(cls, BaseEditModel)
+
+
+def drop_training_only_files(cfg) -> None:
+    """Evaluation of a restoration checkpoint: the VGG of the perceptual loss and a pretrained
+    generator init are training-only, so their weight files are not needed (`restore` alike)."""
+    if is_edit_model(cfg):
+        from genforge.cli.restore import _inference_model_cfg
+        from genforge.config.config_dict import to_plain
+        cfg.model = _inference_model_cfg(to_plain(cfg.model))

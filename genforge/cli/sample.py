@@ -47,6 +47,12 @@ def build_model_from_checkpoint(config: str, checkpoint: str, cfg_options=None, 
     from ._common import check_file, load_config
     cfg = load_config(config, cfg_options, data_root)
     check_file(checkpoint, 'checkpoint')
+    from ._common import is_edit_model
+    if is_edit_model(cfg):
+        from genforge.cli import CLIError
+        raise CLIError(f'{config} builds the restoration model {cfg.model.type}, which restores '
+                       f'input images instead of sampling; use `genforge restore {config} '
+                       f'{checkpoint} INPUT --out DIR`')
     import_custom_modules(cfg.get('custom_imports'))
     model_cfg = dict(cfg.model)
     if cfg.get('data_preprocessor') and 'data_preprocessor' not in model_cfg:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_cfg_options, add_data_root, check_file, default_work_dir, load_config, print_metrics_table
+from ._common import (add_cfg_options, add_data_root, check_file, default_work_dir,
+                      drop_training_only_files, load_config, print_metrics_table)
 
 EXAMPLES = """Examples:
   genforge test configs/srcnn/srcnn_x4k915_1xb16-1000k_div2k.py work_dirs/srcnn/iter_1000.pth
@@ -36,6 +37,7 @@ def run(args) -> int:
     check_file(args.checkpoint, 'checkpoint')
     cfg.work_dir = default_work_dir(cfg, args.config, args.work_dir)
     cfg.load_from = args.checkpoint
+    drop_training_only_files(cfg)  # SRGAN/ESRGAN: no VGG file needed to evaluate
     cfg.resume = False
     cfg.launcher = args.launcher
     if args.load_strict is not None:
