@@ -43,3 +43,42 @@ def test_sample_of_a_restoration_config_points_to_restore(tmp_path, capsys):
     assert main(['sample', SRGAN, str(ckpt), '--out', str(tmp_path / 'g.png')]) == 2
     err = capsys.readouterr().err
     assert 'genforge restore' in err and 'SRGAN' in err
+
+
+VAL_CFG = """
+model = dict(
+    type='DCGAN', noise_size=8, data_preprocessor=dict(type='DataPreprocessor'),
+    generator=dict(type='DCGANGenerator', output_scale=16, out_channels=1, base_channels=8,
+                   noise_size=8),
+    discriminator=dict(type='DCGANDiscriminator', input_scale=16, output_scale=4, in_channels=1,
+                       out_channels=1, base_channels=4),
+    ema_config=dict(interval=1, momentum=0.5))
+train_dataloader = dict(batch_size=2, num_workers=0, sampler=dict(type='InfiniteSampler'),
+                        dataset=dict(type='DigitsDataset', img_size=16, indices=8))
+val_dataloader = dict(batch_size=4, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
+                      dataset=dict(type='DigitsDataset', img_size=16, indices=12, test_mode=True))
+val_evaluator = dict(type='Evaluator', metrics=[
+    dict(type='SWD', prefix='SWD', fake_nums=12, image_shape=(1, 16, 16), sample_model='orig'),
+    dict(type='SWD', prefix='SWDema', fake_nums=12, image_shape=(1, 16, 16), sample_model='ema')])
+optim_wrapper = dict(constructor='GenOptimWrapperConstructor',
+                     generator=dict(optimizer=dict(type='Adam', lr=2e-4)),
+                     discriminator=dict(optimizer=dict(type='Adam', lr=2e-4)))
+train_cfg = dict(by_epoch=False, max_iters=1, val_interval=1)
+val_cfg = dict(type='ValLoop')
+default_hooks = dict(logger=dict(type='LoggerHook', interval=1),
+                     checkpoint=dict(type='CheckpointHook', interval=1, by_epoch=False))
+"""
+
+
+def test_val_progress_counts_the_batches_really_run(tmp_path):
+    import re
+    cfg = tmp_path / 'val.py'
+    cfg.write_text(VAL_CFG)
+    work = tmp_path / 'work'
+    assert main(['train', str(cfg), '--work-dir', str(work)]) == 0
+    text = '\n'.join(p.read_text() for p in work.glob('*/*.log'))
+    counts = [(int(i), int(t)) for i, t in re.findall(r'Val\(val\) \[\s*(\d+)/(\d+)\]', text)]
+    # each SWD (one per sample_model) runs 12 images in batches of 4: 3 + 3 batches, while the
+    # val dataloader itself has 3
+    assert counts and all(t == 3 + 3 for _, t in counts), counts
+    assert [i for i, _ in counts] == list(range(1, 7))
