@@ -82,3 +82,27 @@ def test_val_progress_counts_the_batches_really_run(tmp_path):
     # val dataloader itself has 3
     assert counts and all(t == 3 + 3 for _, t in counts), counts
     assert [i for i, _ in counts] == list(range(1, 7))
+
+
+def test_plot_logs_unknown_key_lists_the_keys_that_exist(tmp_path, capsys):
+    import json
+    log = tmp_path / 'run' / 'vis_data' / 'scalars.json'
+    log.parent.mkdir(parents=True)
+    log.write_text('\n'.join(json.dumps(dict(loss_gen=0.5 + i, lr=1e-3, step=i))
+                             for i in range(3)))
+    out = tmp_path / 'c.png'
+    assert main(['plot-logs', str(tmp_path), '--keys', 'loss_gen', 'loss_g',
+                 '--out', str(out)]) == 2
+    err = capsys.readouterr().err
+    assert '[loss_g] not found' in err and 'its keys are: loss_gen, lr' in err
+    assert not out.exists()
+    assert main(['plot-logs', str(tmp_path), '--keys', 'loss_gen', '--out', str(out)]) == 0
+
+
+@pytest.mark.parametrize('argv', [['--debug', 'print-config', 'x.py'],
+                                  ['print-config', 'x.py', '--debug'],
+                                  ['print-config', '--debug', 'x.py']])
+def test_debug_anywhere_shows_the_traceback(argv):
+    from genforge.cli import CLIError
+    with pytest.raises(CLIError, match='config file not found'):
+        main(argv)
