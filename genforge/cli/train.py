@@ -30,6 +30,9 @@ def add_parser(subparsers) -> None:
     p.add_argument('--amp', action='store_true',
                    help='mixed precision: optim_wrapper -> AmpOptimWrapper (CUDA: fp16 + '
                         'GradScaler; CPU: bf16 where native (AVX512-BF16/AMX), else fp32)')
+    p.add_argument('--auto-scale-lr', action='store_true',
+                   help='scale the learning rates by (GPUs x batch size) / '
+                        'auto_scale_lr.base_batch_size of the config (MMagic\'s flag)')
     p.add_argument('--seed', type=int, default=None, help='random seed (randomness.seed)')
     p.add_argument('--deterministic', action='store_true', help='deterministic algorithms')
     p.add_argument('--launcher', choices=['none', 'pytorch'], default='none',
@@ -67,6 +70,14 @@ def apply_args(cfg, args) -> None:
             from genforge.cli import CLIError
             raise CLIError('--amp needs an optim_wrapper in the config')
         enable_amp(cfg)
+    if args.auto_scale_lr:
+        scale = dict(cfg.get('auto_scale_lr') or {})
+        if not scale.get('base_batch_size'):
+            from genforge.cli import CLIError
+            raise CLIError('--auto-scale-lr needs auto_scale_lr.base_batch_size in the config '
+                           '(the batch size its learning rates were tuned for), e.g. '
+                           '--cfg-options auto_scale_lr.base_batch_size=64')
+        cfg.auto_scale_lr = dict(scale, enable=True)
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None
