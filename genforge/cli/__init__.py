@@ -20,6 +20,7 @@ COMMANDS = {
     'fid-stats': 'fid_stats',
     'demo': 'demo',
     'export': 'export',
+    'configs': 'configs',
 }
 
 
