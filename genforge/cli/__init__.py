@@ -21,6 +21,7 @@ COMMANDS = {
     'fid-stats': 'fid_stats',
     'demo': 'demo',
     'export': 'export',
+    'configs': 'configs',
 }
 
 
@@ -55,9 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    # --debug is accepted anywhere on the line (`genforge train cfg.py --debug` included)
     debug = '--debug' in argv
+    argv = [a for a in argv if a != '--debug']
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.debug = debug
     if args.command is None:
         parser.print_help()
         return 0

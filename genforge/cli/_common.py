@@ -14,14 +14,29 @@ def add_cfg_options(parser) -> None:
                              "'model.generator.base_channels=64' 'x=[1,2]'")
 
 
-def load_config(path: str, cfg_options: dict | None = None):
-    """Config.fromfile with a one-line error for a missing file; applies --cfg-options."""
+def add_data_root(parser) -> None:
+    parser.add_argument('--data-root', metavar='DIR', default=None,
+                        help='read the images of every dataloader (train, val, test) from DIR '
+                             "instead of the config's data_root")
+
+
+def load_config(path: str, cfg_options: dict | None = None, data_root: str | None = None):
+    """Config.fromfile with a one-line error for a missing file; applies --cfg-options.
+
+    ``data_root`` (``--data-root``, or ``data_root=X`` among the options) is copied into every
+    dataset of the train/val/test dataloaders, where MMagic's datasets read it.
+    """
     from genforge.cli import CLIError
     from genforge.config import Config
     if not os.path.isfile(path):
         raise CLIError(f'config file not found: {path}')
     # options are applied before custom_imports run, so --cfg-options can change them too
-    return Config.fromfile(path, cfg_options=cfg_options or None)
+    cfg = Config.fromfile(path, cfg_options=cfg_options or None)
+    if cfg_options and 'data_root' in cfg_options and data_root is None:
+        override_data_root(cfg, cfg_options['data_root'], flag='--cfg-options data_root=')
+    if data_root is not None:
+        override_data_root(cfg, data_root)
+    return cfg
 
 
 def check_file(path: str, what: str) -> str:
@@ -131,3 +146,90 @@ def check_device(device: str) -> None:
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise CLIError(f'--device {device}: this machine has {torch.cuda.device_count()} '
                            f'GPU(s) (cuda:0 .. cuda:{torch.cuda.device_count() - 1})')
+
+
+_LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def _leaf_datasets(ds) -> list:
+    """The dataset dicts that read files: wrappers (``dataset=``/``datasets=[...]``) unwrapped."""
+    if isinstance(ds, (list, tuple)):
+        return [leaf for d in ds for leaf in _leaf_datasets(d)]
+    if not isinstance(ds, dict):
+        return []
+    if isinstance(ds.get('datasets'), (list, tuple)):  # ConcatDataset-style wrapper
+        return _leaf_datasets(ds['datasets'])
+    if isinstance(ds.get('dataset'), dict):  # RepeatDataset-style wrapper
+        return _leaf_datasets(ds['dataset'])
+    return [ds]
+
+
+def _takes_data_root(ds: dict) -> bool:
+    if 'data_root' in ds:
+        return True
+    import inspect
+
+    import genforge.datasets  # noqa: F401  registers the dataset types
+    from genforge.registry import DATASETS
+    cls = DATASETS.get(ds.get('type')) if isinstance(ds.get('type'), str) else ds.get('type')
+    try:
+        return cls is not None and 'data_root' in inspect.signature(cls.__init__).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def apply_data_root(cfg, root: str) -> list[str]:
+    """Point every dataset of train/val/test dataloaders at ``root``; returns the keys set.
+
+    MMagic configs copy the top-level ``data_root`` into each dataset when the file loads, so
+    changing only the top-level key afterwards reads nothing; this sets each dataset's own key.
+    """
+    changed = []
+    cfg['data_root'] = root
+    for name in _LOADERS:
+        loaders = cfg.get(name)
+        loaders = loaders if isinstance(loaders, (list, tuple)) else [loaders]
+        for i, loader in enumerate(loaders):
+            if not isinstance(loader, dict):
+                continue
+            for ds in _leaf_datasets(loader.get('dataset')):
+                if _takes_data_root(ds):
+                    ds['data_root'] = root
+                    changed.append(f'{name}{f"[{i}]" if len(loaders) > 1 else ""}.dataset')
+    return changed
+
+
+def override_data_root(cfg, root: str, flag: str = '--data-root ') -> None:
+    """``apply_data_root`` that warns when no dataset of the config reads a ``data_root``."""
+    import logging
+    if not apply_data_root(cfg, root):
+        logging.getLogger('genforge').warning(
+            '%s%s changed nothing: no train/val/test dataset of this config takes a data_root '
+            '(set the dataset keys instead, e.g. --cfg-options '
+            'train_dataloader.dataset.data_prefix=...)', flag, root)
+
+
+def model_class(cfg):
+    """The registered class of ``cfg.model.type`` (None when unknown), without building it."""
+    import genforge.models  # noqa: F401  registers every model
+    from genforge.registry import MODELS
+    model = cfg.get('model') or {}
+    kind = model.get('type') if isinstance(model, dict) else None
+    cls = MODELS.get(kind) if isinstance(kind, str) else kind
+    return cls if isinstance(cls, type) else None
+
+
+def is_edit_model(cfg) -> bool:
+    """True for restoration models (BaseEditModel, SRGAN, ESRGAN ...): `restore`, not `sample`."""
+    from genforge.models.algorithms.base_edit_model import BaseEditModel
+    cls = model_class(cfg)
+    return cls is not None and issubclass(cls, BaseEditModel)
+
+
+def drop_training_only_files(cfg) -> None:
+    """Evaluation of a restoration checkpoint: the VGG of the perceptual loss and a pretrained
+    generator init are training-only, so their weight files are not needed (`restore` alike)."""
+    if is_edit_model(cfg):
+        from genforge.apis import inference_model_cfg
+        from genforge.config.config_dict import to_plain
+        cfg.model = inference_model_cfg(to_plain(cfg.model))

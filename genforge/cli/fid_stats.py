@@ -27,7 +27,9 @@ def add_parser(subparsers) -> None:
         formatter_class=__import__('argparse').RawDescriptionHelpFormatter)
     p.add_argument('data_dir', help='folder of images')
     p.add_argument('--out', required=True, help='output .pkl (written atomically)')
-    p.add_argument('--inception-style', default='PyTorch', choices=['PyTorch', 'StyleGAN'])
+    p.add_argument('--inception-style', default='StyleGAN', choices=['PyTorch', 'StyleGAN'],
+                   help="network of the FID metric that will read the file (default StyleGAN, "
+                        "as FrechetInceptionDistance and the shipped configs)")
     p.add_argument('--inception-path', default=None,
                    help='weights file or URL (default: the genforge cache dir)')
     p.add_argument('--num', type=int, default=-1, help='use the first NUM images (-1 = all)')
@@ -97,6 +99,7 @@ def run(args) -> int:
     resize = 'tf-bilinear' if args.inception_style == 'PyTorch' else 'stylegan-bilinear'
     state = dict(real_mean=mean, real_cov=cov, real_nums=len(files),
                  weights=extractor.weights_tag, resize=resize, data_dir=str(args.data_dir),
+                 inception_style=args.inception_style,
                  protocol=f'fid-stats@inception={extractor.weights_tag},resize={resize},'
                           f'real={Path(args.data_dir).name}:{len(files)}')
     if args.save_features:

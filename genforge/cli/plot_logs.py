@@ -103,10 +103,15 @@ def run(args) -> int:
     files = find_scalar_files(args.work_dir)
     if not files:
         raise CLIError(f'no scalars.json under {args.work_dir}: train first, or pass the run folder')
-    series = collect_series(read_scalars(files), args.keys)
-    if not series:
-        wanted = ', '.join(args.keys) if args.keys else 'keys containing "loss"'
-        raise CLIError(f'none of [{wanted}] found in {files[-1]}')
+    records = read_scalars(files)
+    series = collect_series(records, args.keys)
+    missing = [k for k in args.keys or [] if k not in series]
+    if missing or not series:
+        wanted = ', '.join(missing) if missing else 'keys containing "loss"'
+        known = sorted({k for r in records for k, v in r.items()
+                        if isinstance(v, (int, float)) and k not in ('step', 'iter', 'epoch')})
+        raise CLIError(f'[{wanted}] not found in {files[-1]}; its keys are: '
+                       f'{", ".join(known) or "(none)"}')
     out = args.out or str(Path(args.work_dir if Path(args.work_dir).is_dir() else
                                Path(args.work_dir).parent) / 'curves.png')
     from ._common import refuse_overwrite

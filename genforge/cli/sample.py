@@ -37,7 +37,8 @@ def add_parser(subparsers) -> None:
     p.add_argument('--steps', default=None,
                    help='diffusion models: respaced sampling chain, e.g. 50 or ddim25 '
                         '(default: the full chain of model.num_timesteps)')
-    from ._common import add_cfg_options
+    from ._common import add_cfg_options, add_data_root
+    add_data_root(p)
     add_cfg_options(p)
     p.set_defaults(func=run)
 
@@ -49,13 +50,21 @@ def _parse_size(text: str) -> tuple[int, int]:
     return int(parts[0]), int(parts[1])
 
 
-def build_model_from_checkpoint(config: str, checkpoint: str, cfg_options=None, device='cpu'):
-    """``genforge.apis.init_model`` with the CLI's one-line errors for missing files."""
+def build_model_from_checkpoint(config: str, checkpoint: str, cfg_options=None, device='cpu',
+                                data_root: str | None = None):
+    """``genforge.apis.init_model`` with the CLI's one-line errors for missing files and for
+    restoration configs."""
     from genforge.apis import init_model
 
     from ._common import check_file, load_config
-    cfg = load_config(config, cfg_options)
+    cfg = load_config(config, cfg_options, data_root)
     check_file(checkpoint, 'checkpoint')
+    from ._common import is_edit_model
+    if is_edit_model(cfg):
+        from genforge.cli import CLIError
+        raise CLIError(f'{config} builds the restoration model {cfg.model.type}, which restores '
+                       f'input images instead of sampling; use `genforge restore {config} '
+                       f'{checkpoint} INPUT --out DIR`')
     return init_model(cfg, checkpoint, device)
 
 
@@ -150,7 +159,8 @@ def run(args) -> int:
     from genforge.visualization import save_image_grid, save_png, to_uint8_image
     check_sample_args(args)
     torch.manual_seed(args.seed)
-    model = build_model_from_checkpoint(args.config, args.checkpoint, args.cfg_options, args.device)
+    model = build_model_from_checkpoint(args.config, args.checkpoint, args.cfg_options, args.device,
+                                       args.data_root)
     has_ema = getattr(model, 'with_ema_gen', False)
     sample_model = args.sample_model or ('ema' if has_ema else 'orig')
     if sample_model == 'ema' and not has_ema:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from ._common import add_cfg_options, default_work_dir, load_config, model_summary
+from ._common import add_cfg_options, add_data_root, default_work_dir, load_config, model_summary
 
 EXAMPLES = """Examples:
   genforge train configs/dcgan/dcgan_1xb128-5epoches_lsun-bedroom-64x64.py
@@ -30,6 +30,9 @@ def add_parser(subparsers) -> None:
     p.add_argument('--amp', action='store_true',
                    help='mixed precision: optim_wrapper -> AmpOptimWrapper (CUDA: fp16 + '
                         'GradScaler; CPU: bf16 where native (AVX512-BF16/AMX), else fp32)')
+    p.add_argument('--auto-scale-lr', action='store_true',
+                   help='scale the learning rates by (GPUs x batch size) / '
+                        'auto_scale_lr.base_batch_size of the config (MMagic\'s flag)')
     p.add_argument('--seed', type=int, default=None, help='random seed (randomness.seed)')
     p.add_argument('--deterministic', action='store_true', help='deterministic algorithms')
     p.add_argument('--launcher', choices=['none', 'pytorch'], default='none',
@@ -41,6 +44,7 @@ def add_parser(subparsers) -> None:
     strict.add_argument('--no-strict', dest='load_strict', action='store_false',
                         help='load the matching weights, however few (default: refuse a '
                              'checkpoint that holds under half of the model)')
+    add_data_root(p)
     add_cfg_options(p)
     p.set_defaults(func=run)
 
@@ -66,6 +70,14 @@ def apply_args(cfg, args) -> None:
             from genforge.cli import CLIError
             raise CLIError('--amp needs an optim_wrapper in the config')
         enable_amp(cfg)
+    if args.auto_scale_lr:
+        scale = dict(cfg.get('auto_scale_lr') or {})
+        if not scale.get('base_batch_size'):
+            from genforge.cli import CLIError
+            raise CLIError('--auto-scale-lr needs auto_scale_lr.base_batch_size in the config '
+                           '(the batch size its learning rates were tuned for), e.g. '
+                           '--cfg-options auto_scale_lr.base_batch_size=64')
+        cfg.auto_scale_lr = dict(scale, enable=True)
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None
@@ -90,7 +102,7 @@ def apply_args(cfg, args) -> None:
 
 def run(args) -> int:
     from genforge.runner import Runner
-    cfg = load_config(args.config, args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options, args.data_root)
     apply_args(cfg, args)
     runner = Runner.from_cfg(cfg)
     if getattr(runner, 'rank', 0) == 0:

@@ -81,8 +81,10 @@ class LogProcessor:
         if mode == 'train':
             head = self._train_head(runner, batch_idx, tag)
         else:
-            loader = runner.val_dataloader if mode == 'val' else runner.test_dataloader
-            total = len(loader) if loader is not None else 0
+            total = runner.message_hub.get_info(f'{mode}_num_batches')
+            if total is None:  # a loop that did not count its batches
+                loader = runner.val_dataloader if mode == 'val' else runner.test_dataloader
+                total = len(loader) if loader is not None else 0
             head = f'{mode.capitalize()}({mode}) [{batch_idx + 1:>{len(str(total))}}/{total}]'
         parts = [head] + lr_parts
         eta = runner.message_hub.get_info('eta')

@@ -239,7 +239,10 @@ class ValLoop(BaseLoop):
         # metrics precompute what they need once (real-image statistics for FID/KID/PR)
         self.evaluator.prepare_metrics(module, self.dataloader)
         idx = 0
-        for metrics, batches in self.evaluator.prepare_samplers(module, self.dataloader):
+        samplers = self.evaluator.prepare_samplers(module, self.dataloader)
+        # the log line's [i/total] counts the batches really run, over every sampler
+        runner.message_hub.update_info(f'{mode}_num_batches', _num_batches(samplers))
+        for metrics, batches in samplers:
             for data_batch in batches:
                 self.run_iter(idx, data_batch, metrics)
                 idx += 1
@@ -287,6 +290,13 @@ class TestLoop(ValLoop):
 # MMagic's names for the same loops, importable as before
 GenValLoop = ValLoop
 GenTestLoop = TestLoop
+
+
+def _num_batches(samplers: list) -> int | None:
+    try:
+        return sum(len(batches) for _, batches in samplers)
+    except TypeError:  # a sampler without a length
+        return None
 
 
 def _device_type(model: torch.nn.Module) -> str:

@@ -74,10 +74,20 @@ def _real_features(metric, dataloader: DataLoader, nums: int) -> torch.Tensor:
 def _check_weights(state: dict, metric, path) -> None:
     weights = state.get('weights')
     if weights is not None and weights != metric.extractor.weights_tag:
+        made = state.get('inception_style') or _style_of_tag(str(weights))
+        used = metric.extractor.inception_style
+        hint = (f"; it was made with inception_style={made!r} and the metric uses {used!r}: set "
+                f"inception_style={made!r} in the metric or rerun `genforge fid-stats DATA_DIR "
+                f"--out {path} --inception-style {used}`" if made and made != used else '')
         raise ValueError(f"inception_pkl '{path}' was computed with Inception weights "
                          f"{weights!r} but {type(metric).__name__} uses "
-                         f"{metric.extractor.weights_tag!r}; delete the file or point "
-                         'inception_pkl elsewhere so the statistics are recomputed.')
+                         f"{metric.extractor.weights_tag!r}{hint}; otherwise delete the file or "
+                         'point inception_pkl elsewhere so the statistics are recomputed.')
+
+
+def _style_of_tag(tag: str) -> str | None:
+    # tags from genforge.evaluation.inception.load_inception
+    return 'StyleGAN' if tag.startswith('stylegan') else 'PyTorch' if tag == 'pt2015' else None
 
 
 def _hash_data_files(h, dataset, nums: int) -> bool:

@@ -139,6 +139,13 @@ def test_inception_pkl_is_reused_and_other_weights_refused(weights, tmp_path):
     third = FrechetInceptionDistance(fake_nums=4, **common)
     with pytest.raises(ValueError, match="'pt2015'"):
         third.prepare(_Model(), DataLoader(_Broken(), batch_size=4, collate_fn=pseudo_collate))
+    state['weights'] = 'stylegan2015-0123abcd'  # a file of `fid-stats --inception-style StyleGAN`
+    with open(pkl, 'wb') as f:
+        pickle.dump(state, f)
+    fourth = FrechetInceptionDistance(fake_nums=4, **common)
+    with pytest.raises(ValueError, match="made with inception_style='StyleGAN' and the metric "
+                                         "uses 'PyTorch'"):
+        fourth.prepare(_Model(), DataLoader(_Broken(), batch_size=4, collate_fn=pseudo_collate))
 
 
 def test_swd_metric_zero_for_identical_pairs_and_positive_otherwise():
@@ -184,11 +191,21 @@ def test_fid_stats_cli_writes_stats_of_the_folder(weights, tmp_path):
         Image.fromarray(img.permute(1, 2, 0).numpy()).save(tmp_path / f'{i}.png')
     out = tmp_path / 'out' / 'stats.pkl'
     assert main(['fid-stats', str(tmp_path), '--out', str(out), '--inception-path', path,
-                 '--batch-size', '2']) == 0
+                 '--batch-size', '2', '--inception-style', 'PyTorch']) == 0
     with open(out, 'rb') as f:
         state = pickle.load(f)
     with torch.no_grad():
         ref = net(imgs.float())[0].double().numpy()  # PNGs are RGB: no flip
     np.testing.assert_allclose(state['real_mean'], ref.mean(0), rtol=1e-6, atol=1e-9)
     assert state['real_nums'] == 2 and state['weights'].startswith('custom-')
+    assert state['inception_style'] == 'PyTorch'
     assert main(['fid-stats', str(tmp_path / 'nope'), '--out', str(out)]) == 2
+
+
+def test_fid_stats_default_style_is_the_fid_metric_default():
+    import inspect
+
+    from genforge.cli import build_parser
+    sub = build_parser()._subparsers._group_actions[0].choices['fid-stats']
+    metric_default = inspect.signature(FrechetInceptionDistance).parameters['inception_style']
+    assert sub.get_default('inception_style') == metric_default.default == 'StyleGAN'
