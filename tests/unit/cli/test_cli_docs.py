@@ -29,7 +29,7 @@ def _doc_flags() -> dict[str, set[str]]:
             continue
         for usage in re.findall(r'`(genforge [^`]+)`', cell):
             command = usage.split()[1]
-            flags.setdefault(command, set()).update(re.findall(r'--[a-z][a-z0-9-]*', usage))
+            flags.setdefault(command, set()).update(re.findall(r'(?<![\w-])--?[a-z][a-z0-9-]*', usage))
     return flags
 
 
