@@ -1,0 +1,8 @@
+"""Weights from other projects (NVlabs, rosinality, BasicSR, Real-ESRGAN, SwinIR) as genforge networks.
+
+``genforge.interop.formats`` holds the reader contract; each source project has its own module that
+registers a reader when imported below.
+"""
+from genforge.interop.formats import READERS, Imported, detect, register_reader
+
+__all__ = ['Imported', 'READERS', 'detect', 'register_reader']
