@@ -120,7 +120,8 @@ def _edsr_args(sd: dict, given: dict) -> dict:
                 num_block=len(_indices(sd, r'body\.(\d+)\.conv1\.weight$')), upscale=upscale,
                 # BasicSR's EDSR-L (256 features) trains with res_scale 0.1, EDSR-M with 1
                 res_scale=0.1 if num_feat == 256 else 1., img_range=255.,
-                rgb_mean=list(EDSR_RGB_MEAN))
+                # BasicSR keeps the mean out of the state dict; a file that stores it says it
+                rgb_mean=sd['mean'].flatten().tolist() if 'mean' in sd else list(EDSR_RGB_MEAN))
 
 
 def _srvgg_args(sd: dict, given: dict) -> dict:
@@ -167,6 +168,8 @@ def _genforge(arch: str, a: dict, sd: dict) -> tuple[dict, dict]:
     # EDSR: BasicSR's Upsample is conv, shuffle, conv, shuffle ...: upsample.2i -> upsample.i
     out = {}
     for key, value in sd.items():
+        if key == 'mean':   # a constant of the network, set through rgb_mean
+            continue
         m = re.match(r'upsample\.(\d+)\.(.*)$', key)
         out[f'upsample.{int(m.group(1)) // 2}.upsample_conv.{m.group(2)}' if m else key] = value
     cfg = dict(type='EDSRNet', in_channels=a['num_in_ch'], out_channels=a['num_out_ch'],

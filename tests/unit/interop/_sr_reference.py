@@ -181,15 +181,15 @@ def ref_msrresnet(sd, x, upscale=4):
     return out + F.interpolate(x, scale_factor=upscale, mode='bilinear', align_corners=False)
 
 
-def ref_edsr(sd, x, upscale=4, res_scale=1., img_range=255.):
-    x = (x - EDSR_MEAN) * img_range
+def ref_edsr(sd, x, upscale=4, res_scale=1., img_range=255., mean=EDSR_MEAN):
+    x = (x - mean) * img_range
     x = conv(sd, 'conv_first', x)
     res = conv(sd, 'conv_after_body', _res_blocks(sd, x, res_scale)) + x
     convs = sorted(int(k.split('.')[1]) for k in sd if k.startswith('upsample.') and
                    k.endswith('weight'))
     for i in convs:
         res = shuffle(conv(sd, f'upsample.{i}', res), 3 if upscale == 3 else 2)
-    return conv(sd, 'conv_last', res) / img_range + EDSR_MEAN
+    return conv(sd, 'conv_last', res) / img_range + mean
 
 
 def ref_srvgg(sd, x, upscale=4, act='prelu'):

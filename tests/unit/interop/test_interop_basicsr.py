@@ -101,6 +101,13 @@ def test_edsr_img_range_255(tmp_path, upscale):
     _check(_built(imported), lambda t: ref.ref_edsr(sd, t, upscale), torch.rand(2, 3, 6, 5))
 
 
+def test_edsr_file_with_its_mean(tmp_path):
+    sd = ref.basicsr_edsr(13, upscale=2)
+    mean = torch.tensor([0.5, 0.25, 0.75]).view(1, 3, 1, 1)
+    imported = detect(_saved(tmp_path, {'params': {**sd, 'mean': mean}}))
+    _check(_built(imported), lambda t: ref.ref_edsr(sd, t, 2, mean=mean), torch.rand(1, 3, 6, 5))
+
+
 def test_edsr_res_scale_override(tmp_path):
     sd = ref.basicsr_edsr(7, upscale=2)
     imported = detect(_saved(tmp_path, {'params': sd}), {'res_scale': 0.1})
