@@ -234,9 +234,10 @@ def read_basicsr(obj: Any, overrides: dict) -> Imported | None:
                          + ('' if wrapped else " (a bare state dict: part='net')"))
     default = part or next(p for p in (*PARTS, 'net') if p in found)
     chosen = found[default]
+    # BasicSR's own argument names, as its option files spell them
     info = dict(architecture=chosen['arch'], layout=chosen['layout'], parts=list(found),
-                scale=chosen['config'].get('upscale_factor', chosen['args'].get('upscale')),
-                **{f'basicsr.{k}': v for k, v in chosen['args'].items()})
+                **chosen['args'])
+    info['scale'] = info.pop('upscale', info.get('scale'))
     return Imported(
         format='basicsr' if chosen['layout'] == 'BasicSR' else 'esrgan',
         networks={p: (f['config'], f['state_dict']) for p, f in found.items()},

@@ -47,7 +47,7 @@ def test_rrdbnet_params_ema_and_params(tmp_path, scale):
     imported = detect(obj)
     assert imported.format == 'basicsr' and imported.default_part == 'params_ema'
     assert imported.info['architecture'] == 'RRDBNet' and imported.info['scale'] == scale
-    assert imported.info['basicsr.num_block'] == 2 and imported.info['basicsr.num_in_ch'] == 3
+    assert imported.info['num_block'] == 2 and imported.info['num_in_ch'] == 3
     x = torch.rand(2, 3, 8, 12)
     _check(_built(imported), lambda t: ref.ref_rrdbnet(ema, t, scale), x)
     _check(_built(imported, 'params'), lambda t: ref.ref_rrdbnet(raw, t, scale), x)
