@@ -172,19 +172,8 @@ def _outputs(files: list[Path], input_path: str, out: Path) -> list[Path]:
     return [out / f'{p.stem}.png' for p in files]
 
 
-def run(args) -> int:
-    import torch
-    from rich.console import Console
-    from rich.progress import Progress
-
+def _tile(args) -> int | str:
     from genforge.cli import CLIError
-
-    from ._common import check_file, load_config, refuse_overwrite
-
-    config, checkpoint, input_path = _split_paths(args)
-    cfg = load_config(config) if config else None
-    check_file(checkpoint or args.weights, '--weights file' if args.weights else 'checkpoint')
-    files = _list_inputs(input_path)
     try:
         tile = args.tile if args.tile == 'auto' else int(args.tile)
     except ValueError:
@@ -193,6 +182,21 @@ def run(args) -> int:
         raise CLIError(f"--tile must be an integer >= 0 or 'auto', got {tile}")
     if args.tile_overlap is not None and args.tile_overlap < 0:
         raise CLIError(f'--tile-overlap must be >= 0, got {args.tile_overlap}')
+    return tile
+
+
+def run(args) -> int:
+    import torch
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from ._common import check_file, load_config, refuse_overwrite
+
+    config, checkpoint, input_path = _split_paths(args)
+    cfg = load_config(config) if config else None
+    check_file(checkpoint or args.weights, '--weights file' if args.weights else 'checkpoint')
+    files = _list_inputs(input_path)
+    tile = _tile(args)
     outputs = _outputs(files, input_path, Path(args.out))
     refuse_overwrite(outputs, [*files, checkpoint or args.weights, *([config] if config else [])])
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')

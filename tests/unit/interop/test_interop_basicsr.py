@@ -180,3 +180,17 @@ def test_mmagic_layouts_unchanged():
         torch.nn.functional.interpolate(x, scale_factor=2, mode='bilinear', align_corners=False)
     with torch.no_grad():
         assert (net(x) - want).abs().max() < 1e-5
+
+
+def test_esrgan_other_than_x4_is_refused_with_the_reason(tmp_path):
+    sd = ref.esrgan_sequential(ref.basicsr_rrdbnet(14, nb=1), nb=1)
+    # an old-arch x2 model has one upsampling conv: model.3, then model.5 / model.7
+    x2 = {k: v for k, v in sd.items() if not k.startswith(('model.6.', 'model.8.', 'model.10.'))}
+    x2.update({'model.5.weight': sd['model.8.weight'], 'model.5.bias': sd['model.8.bias'],
+               'model.7.weight': sd['model.10.weight'], 'model.7.bias': sd['model.10.bias']})
+    with pytest.raises(ValueError, match=r'ESRGAN x4.*only'):
+        detect(_saved(tmp_path, x2))
+    mmsr = ref.esrgan_mmsr(ref.basicsr_rrdbnet(15, nb=1))
+    mmsr['upconv3.weight'] = mmsr['upconv2.weight']
+    with pytest.raises(ValueError, match='upconv3'):
+        detect(_saved(tmp_path, mmsr))
