@@ -76,6 +76,11 @@ def _from_sequential(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         raise ValueError(f'ESRGAN (model.N layout): expected model.0 and four convs after the '
                          f'trunk (x4: model.3, model.6, model.8, model.10), found model.'
                          f'{sorted(top)}; genforge reads ESRGAN x4 (two x2 upsamplings) only')
+    up = top[convs[0]]['weight']
+    if up.shape[0] != up.shape[1]:  # (4*nf, nf): the pixel-shuffle upsampler variant
+        raise ValueError(f'ESRGAN (model.N layout): model.{convs[0]} maps {up.shape[1]} to '
+                         f'{up.shape[0]} channels (a pixel-shuffle upsampler); genforge reads '
+                         f'the nearest-upsampling ESRGAN only')
     for name, index in zip(('conv_first', 'conv_up1', 'conv_up2', 'conv_hr', 'conv_last'),
                            [0, *convs]):
         for kind, value in top[index].items():
