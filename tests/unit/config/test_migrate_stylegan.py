@@ -257,3 +257,18 @@ def test_missing_regularisers_become_zero_weights():
     new, notes = migrate_config(old)
     assert new['model']['loss_config'] == dict(r1_loss_weight=0., g_reg_weight=0.)
     assert any('r1_loss_weight=0' in n for n in notes)
+
+
+def test_pr_and_ppl_metrics_keep_their_arguments():
+    from genforge.config.migrate import migrate_config
+    old = Config.fromstring(textwrap.dedent(STYLEGAN2_0X).replace('{imgs}', 'x'),
+                            '.py').to_dict()
+    old['metrics'] = dict(pr50k3=dict(type='PR', num_images=50000, k=3),
+                          ppl_wend=dict(type='PPL', space='W', sampling='end',
+                                        num_images=50000))
+    test = migrate_config(old)[0]['test_evaluator']['metrics']
+    assert test == [
+        dict(type='PrecisionAndRecall', prefix='PR-50k', fake_nums=50000, k=3,
+             sample_model='ema'),
+        dict(type='PerceptualPathLength', prefix='ppl', fake_nums=50000, space='W',
+             sampling='end', sample_model='ema')]
