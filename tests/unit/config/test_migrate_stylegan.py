@@ -85,6 +85,15 @@ ADA_0X = """
                       augment_initial_p=0.5)))
 """
 
+FP16_0X = """
+    _base_ = ['./stylegan2.py']
+    model = dict(generator=dict(fp16_enabled=True),
+                 discriminator=dict(fp16_enabled=False, num_fp16_scales=2))
+    use_ddp_wrapper = True
+    find_unused_parameters = False
+    runner = dict(fp16_loss_scaler=dict(init_scale=512), is_dynamic_ddp=False)
+"""
+
 STYLEGAN3_BASE_0X = """
     d_reg_interval = 2
     g_reg_interval = 2
@@ -225,6 +234,14 @@ def test_stylegan2_ada_0x_config_migrates_and_adapts_p(tmp_path):
     assert aug.type == 'ADAAug' and aug.ada_kimg == 100 and aug.aug_pipeline.hue == 1
     p = runner.model.discriminator.ada_aug.aug_pipeline.p.item()
     assert p != 0.5  # updated every iteration (update_interval=1) from the D sign statistic
+
+
+def test_stylegan2_fp16_0x_config_migrates_to_amp_and_trains_on_cpu(tmp_path):
+    cfg, _ = _migrate_and_train(tmp_path, {'stylegan2.py': STYLEGAN2_0X, 'old.py': FP16_0X})
+    for name in ('generator', 'discriminator'):
+        assert cfg.optim_wrapper[name].type == 'AmpOptimWrapper'
+    assert cfg.model.generator.fp16_enabled is True
+    assert cfg.model.loss_config.r1_interval == 2
 
 
 def test_stylegan3_0x_config_with_base_migrates_and_trains(tmp_path):
