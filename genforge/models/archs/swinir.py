@@ -96,7 +96,7 @@ class SwinIRNet(BaseModule):
                                                                embed_dim))
             nn.init.trunc_normal_(self.absolute_pos_embed, std=.02)
         self.pos_drop = nn.Dropout(p=drop_rate)
-        dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()  # stochastic depth decay
+        dpr = torch.linspace(0, drop_path_rate, sum(depths), device="cpu").tolist()  # depth decay
         self.layers = nn.ModuleList()
         for i, (depth, heads) in enumerate(zip(depths, num_heads)):
             start = sum(depths[:i])
