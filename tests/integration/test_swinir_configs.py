@@ -122,3 +122,31 @@ def test_config_trains_and_validates(tmp_path, name):
     assert psnr and all(np.isfinite(p) and 0 < p < 60 for p in psnr), metrics
     ckpt = torch.load(tmp_path / 'work' / 'iter_2.pth', map_location='cpu', weights_only=True)
     assert 'generator.layers.0.residual_group.blocks.1.attn_mask' in ckpt['state_dict']
+
+
+@pytest.mark.parametrize('name,n_sets', [
+    ('swinir_s126w7d6e180_8xb1-lr2e-4-1600k_dfwb-grayCAR30', 2),
+    ('swinir_s128w8d6e180_8xb1-lr2e-4-1600k_dfwb-grayDN25', 3),
+    ('swinir_s128w8d6e180_8xb1-lr2e-4-1600k_dfwb-colorDN15', 4),
+])
+def test_test_sets_of_the_base_configs_run(tmp_path, name, n_sets):
+    """The denoising / JPEG-CAR test bases (several test sets, degradation made on the fly) run;
+    a gray config's test pipeline yields one channel (overridden for CAR, Y channel for DN)."""
+    path = ROOT / f'{name}.py'
+    cfg = tiny_cfg(path, tmp_path / 'data', tmp_path / 'work')
+    gray = cfg.model.generator['in_chans'] == 1
+    _write_pairs(tmp_path / 'test', 1, False, [(13, 12)])  # color files: gray configs convert
+    loaders = []
+    for loader in cfg.test_dataloader:
+        loader = copy.deepcopy(loader.to_dict())
+        loader.update(num_workers=0, persistent_workers=False)
+        loader['dataset'].update(data_root=str(tmp_path / 'test'), data_prefix=dict(img='gt', gt='gt'))
+        loaders.append(loader)
+    assert len(loaders) == n_sets
+    cfg.test_dataloader = loaders
+    metrics = Runner.from_cfg(cfg).test()
+    psnr = {k: float(v) for k, v in metrics.items() if k.endswith('PSNR')}
+    assert len(psnr) == n_sets and all(np.isfinite(v) for v in psnr.values()), metrics
+    level = cfg.test_dataloader[0]['dataset']['pipeline'][2]['params']
+    assert level.get('gaussian_sigma', level.get('quality'))[0] in (15, 25, 30)
+    assert gray == ('gray' in name)
