@@ -2,10 +2,10 @@ _base_ = ['../_base_/sr_default_runtime.py']
 
 # SwinIR real-world SR x2 (PSNR-oriented weights), 'nearest+conv' head. In MMagic this config
 # is test-only (inference of the released weights on RealSRSet+5images, metric NIQE). genforge
-# adds a training section so that it can be fine-tuned: LR patches from bicubic-downsampled
-# DF2K+OST, degraded on the fly by Gaussian noise and JPEG compression. That is a basic
-# approximation of the BSRGAN / Real-ESRGAN degradation model the released weights were trained
-# with (no random blur kernels, resize chains or second degradation stage).
+# adds a training section so that it can be fine-tuned: LQ patches are made from GT patches of
+# DF2K+OST on the fly by one round of random blur, resize, Gaussian/Poisson noise and JPEG, then
+# resized to the LQ patch size. That is the first order of the Real-ESRGAN degradation model; the
+# released weights were trained with BSRGAN's richer model (and the second order is missing).
 experiment_name = 'swinir_psnr-x2s64w8d6e180_8xb4-lr1e-4-600k_df2k-ost'
 work_dir = f'./work_dirs/{experiment_name}'
 save_dir = './work_dirs/'
@@ -72,39 +72,62 @@ test_cfg = dict(type='TestLoop')
 train_pipeline = [
     dict(
         type='LoadImageFromFile',
-        key='img',
-        color_type='color',
-        channel_order='rgb',
-        imdecode_backend='cv2'),
-    dict(
-        type='LoadImageFromFile',
         key='gt',
         color_type='color',
         channel_order='rgb',
         imdecode_backend='cv2'),
-    dict(type='SetValues', dictionary=dict(scale=scale)),
-    dict(type='PairedRandomCrop', gt_patch_size=img_size * scale),
     dict(
-        type='Flip',
-        keys=['img', 'gt'],
-        flip_ratio=0.5,
-        direction='horizontal'),
+        type='Crop',
+        keys=['gt'],
+        crop_size=(img_size * scale, img_size * scale),
+        random_crop=True),
+    dict(type='Flip', keys=['gt'], flip_ratio=0.5, direction='horizontal'),
+    dict(type='Flip', keys=['gt'], flip_ratio=0.5, direction='vertical'),
+    dict(type='RandomTransposeHW', keys=['gt'], transpose_ratio=0.5),
+    dict(type='CopyValues', src_keys=['gt'], dst_keys=['img']),
     dict(
-        type='Flip', keys=['img', 'gt'], flip_ratio=0.5, direction='vertical'),
-    dict(type='RandomTransposeHW', keys=['img', 'gt'], transpose_ratio=0.5),
+        type='RandomBlur',
+        params=dict(
+            kernel_size=[7, 9, 11, 13, 15, 17, 19, 21],
+            kernel_list=[
+                'iso', 'aniso', 'generalized_iso', 'generalized_aniso',
+                'plateau_iso', 'plateau_aniso', 'sinc'
+            ],
+            kernel_prob=[0.405, 0.225, 0.108, 0.027, 0.108, 0.027, 0.1],
+            sigma_x=[0.2, 3],
+            sigma_y=[0.2, 3],
+            rotate_angle=[-3.1416, 3.1416],
+            beta_gaussian=[0.5, 4],
+            beta_plateau=[1, 2]),
+        keys=['img']),
+    dict(
+        type='RandomResize',
+        params=dict(
+            resize_mode_prob=[0.2, 0.7, 0.1],  # up, down, keep
+            resize_scale=[0.15, 1.5],
+            resize_opt=['bilinear', 'area', 'bicubic'],
+            resize_prob=[1 / 3., 1 / 3., 1 / 3.]),
+        keys=['img']),
     dict(
         type='RandomNoise',
         params=dict(
             noise_type=['gaussian', 'poisson'],
             noise_prob=[0.5, 0.5],
-            gaussian_sigma=[1, 25],
+            gaussian_sigma=[1, 30],
             gaussian_gray_noise_prob=0.4,
-            poisson_scale=[0.05, 2.5],
+            poisson_scale=[0.05, 3],
             poisson_gray_noise_prob=0.4),
         keys=['img']),
     dict(
         type='RandomJPEGCompression',
         params=dict(quality=[30, 95], color_type='color'),
+        keys=['img']),
+    dict(
+        type='RandomResize',
+        params=dict(
+            target_size=(img_size, img_size),
+            resize_opt=['bilinear', 'area', 'bicubic'],
+            resize_prob=[1 / 3., 1 / 3., 1 / 3.]),
         keys=['img']),
     dict(type='PackEditInputs')
 ]
@@ -136,8 +159,8 @@ train_dataloader = dict(
         ann_file='meta_info_DF2K_OST_sub_GT.txt',
         metainfo=dict(dataset_type='df2k_ost', task_name='realsr'),
         data_root='data/DF2K_OST',
-        data_prefix=dict(img=f'LR_bicubic/X{scale}_sub', gt='HR_sub'),
-        filename_tmpl=dict(img='{}', gt='{}'),
+        data_prefix=dict(gt='HR_sub'),
+        filename_tmpl=dict(gt='{}'),
         pipeline=train_pipeline))
 
 val_dataloader = dict(

@@ -9,11 +9,9 @@ scale = 4
 # model settings
 model = dict(generator=dict(upscale=scale))
 
-# genforge training section: x4 LR folder, patch and crop border
+# genforge training section: x4 GT patches (the LQ patch stays 64 px), Set5 x4, crop border
 train_dataloader = _base_.train_dataloader
-train_dataloader['dataset']['data_prefix']['img'] = f'LR_bicubic/X{scale}_sub'
-train_dataloader['dataset']['pipeline'][2]['dictionary']['scale'] = scale
-train_dataloader['dataset']['pipeline'][3]['gt_patch_size'] = 64 * scale
+train_dataloader['dataset']['pipeline'][1]['crop_size'] = (64 * scale, 64 * scale)
 val_dataloader = _base_.val_dataloader
 val_dataloader['dataset']['data_prefix']['img'] = f'LRbicx{scale}'
 val_evaluator = [

@@ -75,14 +75,21 @@ def tiny_cfg(path: Path, data: Path, work: Path) -> Config:
     gray = gen['in_chans'] == 1
     _write_pairs(data / 'train', scale, gray, [(size + 3, size + 5)] * 2)
     _write_pairs(data / 'val', scale, gray, [(size - 3, size + 1)])  # odd sizes: padded inside
-    prefix = dict(img='lq', gt='gt') if scale > 1 else dict(img='gt', gt='gt')
     for name, sub in (('train_dataloader', 'train'), ('val_dataloader', 'val')):
         loader = copy.deepcopy(cfg[name].to_dict())
         loader.update(num_workers=0, persistent_workers=False, batch_size=2 if sub == 'train' else 1)
-        loader['dataset'].update(data_root=str(data / sub), data_prefix=prefix, ann_file='')
+        # LQ files only where the config reads them (the real-world configs synthesise theirs)
+        prefix = {k: 'lq' if k == 'img' and scale > 1 else 'gt'
+                  for k in loader['dataset']['data_prefix']}
+        loader['dataset'].update(data_root=str(data / sub), data_prefix=prefix, ann_file='',
+                                 filename_tmpl={k: '{}' for k in prefix})
         for step in loader['dataset']['pipeline']:
             if step['type'] == 'PairedRandomCrop':
                 step['gt_patch_size'] = size * scale
+            elif step['type'] == 'Crop':
+                step['crop_size'] = (size * scale, size * scale)
+            elif step['type'] == 'RandomResize' and 'target_size' in step['params']:
+                step['params']['target_size'] = (size, size)
         cfg[name] = loader
     cfg.work_dir = str(work)
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2, val_interval=2)

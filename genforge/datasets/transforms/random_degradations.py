@@ -1,4 +1,5 @@
-"""Random degradations for restoration training (MMagic names): additive noise and JPEG compression.
+"""Random degradations for restoration training (MMagic names): blur, resize, additive noise and
+JPEG compression, the first-order Real-ESRGAN / BSRGAN degradation model.
 
 Both take MMagic's ``params`` dict and ``keys``; ``results[key]`` may be one (H, W, C) image or a
 list of frames (each frame then gets its own draw around the first, via the ``*_step`` params).
@@ -14,9 +15,10 @@ from PIL import Image
 
 from genforge.registry import TRANSFORMS
 
-from .base import BaseTransform, to_list
+from .base import BaseTransform, imresize, to_list
+from .blur_kernels import filter2d, make_kernel
 
-__all__ = ['RandomNoise', 'RandomJPEGCompression']
+__all__ = ['RandomBlur', 'RandomResize', 'RandomNoise', 'RandomJPEGCompression']
 
 
 def _as_frames(imgs) -> tuple[list[np.ndarray], bool]:
@@ -154,5 +156,103 @@ class RandomJPEGCompression(BaseTransform):
             for img in imgs:
                 out.append(jpeg_roundtrip(img, quality, swap_rb=not self.bgr2rgb))
                 quality = round(np.clip(quality + np.random.uniform(-step, step), lo, hi))
+            results[key] = out[0] if single else out
+        return results
+
+
+@TRANSFORMS.register_module()
+class RandomBlur(BaseTransform):
+    """Blur ``results[k]`` with a random kernel (cv2.filter2D semantics: reflected borders, uint8
+    stays uint8).
+
+    params: ``kernel_list`` + ``kernel_prob`` (types of ``blur_kernels.KERNEL_TYPES``),
+    ``kernel_size`` (odd sizes to choose from), ``sigma_x``/``sigma_y`` [lo, hi],
+    ``rotate_angle`` [lo, hi] (default [-pi, pi]), ``beta_gaussian`` (default [0.5, 4]),
+    ``beta_plateau`` (default [1, 2]), ``omega`` (sinc cut-off; default [pi/3, pi] below size 13,
+    else [pi/5, pi], as Real-ESRGAN), ``prob``. Frames of a list share one kernel.
+
+    Example: dict(type='RandomBlur', keys=['img'], params=dict(kernel_size=[7, 9, 11],
+                  kernel_list=['iso', 'aniso'], kernel_prob=[0.5, 0.5], sigma_x=[0.2, 3],
+                  sigma_y=[0.2, 3], rotate_angle=[-3.1416, 3.1416]))
+    """
+
+    def __init__(self, params: dict, keys: list[str] | str):
+        self.params = dict(params)
+        self.keys = to_list(keys)
+        for name in ('kernel_list', 'kernel_size'):
+            _require(self.params, name, 'RandomBlur')
+
+    def _kernel(self) -> np.ndarray:
+        p = self.params
+        kind = str(np.random.choice(p['kernel_list'], p=p.get('kernel_prob')))
+        size = int(np.random.choice(p['kernel_size']))
+        draw = lambda name, default: np.random.uniform(*p.get(name, default))  # noqa: E731
+        omega_default = [np.pi / 3, np.pi] if size < 13 else [np.pi / 5, np.pi]
+        return make_kernel(kind, size, sigma_x=draw('sigma_x', [0, 0]) or 1e-6,
+                           sigma_y=draw('sigma_y', [0, 0]) or 1e-6,
+                           rotation=draw('rotate_angle', [-np.pi, np.pi]),
+                           beta_gaussian=draw('beta_gaussian', [0.5, 4]),
+                           beta_plateau=draw('beta_plateau', [1, 2]),
+                           omega=draw('omega', omega_default))
+
+    def transform(self, results: dict) -> dict:
+        if np.random.uniform() > self.params.get('prob', 1):
+            return results
+        for key in self.keys:
+            kernel = self._kernel()
+            imgs, single = _as_frames(results[key])
+            out = [filter2d(img, kernel) for img in imgs]
+            results[key] = out[0] if single else out
+        return results
+
+
+@TRANSFORMS.register_module()
+class RandomResize(BaseTransform):
+    """Resize ``results[k]`` to a fixed ``target_size`` (h, w) or by a random factor.
+
+    params: ``resize_opt`` + ``resize_prob`` ('bilinear', 'bicubic', 'area', 'lanczos'),
+    ``target_size`` (h, w), or ``resize_mode_prob`` (up / down / keep) with ``resize_scale``
+    [lo, hi]; ``is_size_even``; ``prob``. Pillow resamples (antialiased when shrinking, unlike
+    cv2's bilinear/bicubic): close to, not equal to, MMagic's cv2 output. Frames share one size.
+
+    Example: dict(type='RandomResize', keys=['img'], params=dict(resize_mode_prob=[0.2, 0.7,
+                  0.1], resize_scale=[0.15, 1.5], resize_opt=['bilinear', 'area', 'bicubic'],
+                  resize_prob=[1 / 3, 1 / 3, 1 / 3]))
+    """
+
+    _OPTS = ('bilinear', 'bicubic', 'area', 'lanczos')
+
+    def __init__(self, params: dict, keys: list[str] | str):
+        self.params = dict(params)
+        self.keys = to_list(keys)
+        for opt in _require(self.params, 'resize_opt', 'RandomResize'):
+            if opt.lower() not in self._OPTS:
+                raise ValueError(f'RandomResize: params.resize_opt entry {opt!r}; use one of '
+                                 f'{self._OPTS}')
+        if 'target_size' not in self.params:
+            _require(self.params, 'resize_mode_prob', 'RandomResize')
+            _require(self.params, 'resize_scale', 'RandomResize')
+
+    def _size(self, h: int, w: int) -> tuple[int, int]:
+        if self.params.get('target_size') is not None:
+            return tuple(int(v) for v in self.params['target_size'])
+        mode = np.random.choice(['up', 'down', 'keep'], p=self.params['resize_mode_prob'])
+        lo, hi = self.params['resize_scale']
+        factor = {'up': lambda: np.random.uniform(1, hi), 'down': lambda: np.random.uniform(lo, 1),
+                  'keep': lambda: 1.}[str(mode)]()
+        h_out, w_out = h * factor, w * factor
+        if self.params.get('is_size_even', False):
+            h_out, w_out = 2 * (h_out // 2), 2 * (w_out // 2)
+        return max(int(h_out), 1), max(int(w_out), 1)
+
+    def transform(self, results: dict) -> dict:
+        if np.random.uniform() > self.params.get('prob', 1):
+            return results
+        for key in self.keys:
+            imgs, single = _as_frames(results[key])
+            opt = str(np.random.choice(self.params['resize_opt'],
+                                       p=self.params.get('resize_prob'))).lower()
+            h, w = self._size(*imgs[0].shape[:2])
+            out = [imresize(img, (w, h), opt) for img in imgs]
             results[key] = out[0] if single else out
         return results
