@@ -14,9 +14,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from genforge.models.base_module import BaseModule
-from genforge.models.layers.swin_blocks import (RSTB, SwinIRPatchEmbed, SwinIRPatchUnEmbed,
-                                                SwinIRUpsample, UpsampleOneStep, build_resi_connection,
-                                                pad_to_multiple)
+from genforge.models.layers.swin_blocks import (
+    RSTB,
+    SwinIRPatchEmbed,
+    SwinIRPatchUnEmbed,
+    SwinIRUpsample,
+    UpsampleOneStep,
+    build_resi_connection,
+    pad_to_multiple,
+)
 from genforge.models.layers.transformer import to_2tuple
 from genforge.registry import MODELS
 

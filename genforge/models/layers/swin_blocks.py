@@ -18,7 +18,8 @@ from .transformer import DropPath, to_2tuple
 
 __all__ = ['window_partition', 'window_reverse', 'relative_position_index', 'shifted_window_mask',
            'WindowAttention', 'SwinTransformerBlock', 'BasicLayer', 'SwinIRPatchEmbed',
-           'SwinIRPatchUnEmbed', 'RSTB', 'SwinIRUpsample', 'UpsampleOneStep', 'pad_to_multiple', 'build_resi_connection']
+           'SwinIRPatchUnEmbed', 'RSTB', 'SwinIRUpsample', 'UpsampleOneStep', 'pad_to_multiple',
+           'build_resi_connection']
 
 # Added to the logits of token pairs that a shifted window joins across the image border. The
 # official code uses -100 (not -inf) so that fp16 stays finite; kept for identical outputs.

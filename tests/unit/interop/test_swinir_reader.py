@@ -82,7 +82,8 @@ def test_inconsistent_layouts_name_the_keys():
     sd = _release(CASES['classical-x2']).state_dict()
     broken = dict(sd)
     del broken['layers.1.residual_group.blocks.1.attn.qkv.weight']
-    with pytest.raises(ValueError, match=r'missing: \[.layers\.1\.residual_group\.blocks\.1\.attn\.qkv\.weight'):
+    missing = r'missing: \[.layers\.1\.residual_group\.blocks\.1\.attn\.qkv\.weight'
+    with pytest.raises(ValueError, match=missing):
         detect({'params': broken})
     table = 'layers.1.residual_group.blocks.{}.attn.relative_position_bias_table'
     one_block = dict(sd, **{table.format(0): torch.zeros(9 * 9, 4)})  # a 5x5 window in one block

@@ -6,8 +6,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from genforge.models.layers.swin_blocks import (SwinTransformerBlock, relative_position_index,
-                                                shifted_window_mask)
+from genforge.models.layers.swin_blocks import (
+    SwinTransformerBlock,
+    relative_position_index,
+    shifted_window_mask,
+)
 
 
 def _dense_block(block: SwinTransformerBlock, x: torch.Tensor, h: int, w: int) -> torch.Tensor:
