@@ -38,6 +38,14 @@ def _is_swinir(sd: Any) -> bool:
         and all(isinstance(v, torch.Tensor) for v in sd.values())
 
 
+def _strip_module(sd: Any) -> Any:
+    """Drop the 'module.' prefix of nets saved inside DataParallel/DDP."""
+    if isinstance(sd, dict) and sd and all(isinstance(k, str) and k.startswith('module.')
+                                           for k in sd):
+        return {k[len('module.'):]: v for k, v in sd.items()}
+    return sd
+
+
 def _shape(sd: dict, key: str, where: str) -> tuple[int, ...]:
     if key not in sd:
         raise ValueError(f'SwinIR weights ({where}): {key!r} is missing; the file does not have '
@@ -177,18 +185,22 @@ def read_swinir(obj: Any, overrides: dict) -> Imported | None:
         return None
     if not isinstance(obj, dict):
         return None
-    parts = {p: obj[p] for p in ('params_ema', 'params') if _is_swinir(obj.get(p))}
-    if not parts and _is_swinir(obj):
-        parts = {'net': obj}
+    parts = {p: _strip_module(obj[p]) for p in ('params_ema', 'params')
+             if _is_swinir(_strip_module(obj.get(p)))}
+    if not parts and _is_swinir(_strip_module(obj)):
+        parts = {'net': _strip_module(obj)}
     if not parts:
         return None
+    part = overrides.get('part')
+    if part is not None and part not in parts:
+        raise ValueError(f'part={part!r} is not in this SwinIR file; it holds {list(parts)}')
     user = {k: v for k, v in overrides.items() if k in _ARGS}
     networks = {}
-    for part, sd in parts.items():
+    for name, sd in parts.items():
         cfg = dict(swinir_config_from_state_dict(sd), **user)
-        _check_layout(cfg, sd, part)
-        networks[part] = (cfg, dict(sd))
-    default = next(iter(parts))  # params_ema first, as BasicSR's and SwinIR's test scripts
+        _check_layout(cfg, sd, name)
+        networks[name] = (cfg, dict(sd))
+    default = part or next(iter(parts))  # params_ema first, as BasicSR's and SwinIR's scripts
     cfg, sd = networks[default]
     c = cfg['in_chans']
     task = {'pixelshuffle': 'classical SR', 'pixelshuffledirect': 'lightweight SR',

@@ -125,6 +125,8 @@ CASES = {
                      growth_channels=4), lambda n: n(img(s=8))),
     'RDNNet': (dict(in_channels=3, out_channels=3, mid_channels=8, num_blocks=1, num_layers=2,
                     channel_growth=4, upscale_factor=2), lambda n: n(img(s=8))),
+    'SRVGGNetCompact': (dict(num_in_ch=3, num_out_ch=3, num_feat=8, num_conv=2, upscale=2),
+                        lambda n: n(img(s=8))),
     'SwinIRNet': (dict(img_size=8, embed_dim=8, depths=[2], num_heads=[2], window_size=4,
                        upscale=2, upsampler='pixelshuffle'), lambda n: n(img(s=7))),
     'ModifiedVGG': (dict(in_channels=3, mid_channels=4), lambda n: n(img(s=128, n=1))),
