@@ -100,3 +100,25 @@ def test_inconsistent_layouts_name_the_keys():
     headless = {k: v for k, v in sd.items() if not k.startswith('upsample.')}
     with pytest.raises(ValueError, match='conv_before_upsample.0.weight without upsample.0.weight'):
         detect({'params': headless})
+
+
+def test_restore_cli_runs_a_swinir_release_file(tmp_path):
+    """``genforge restore --weights`` on a SwinIR release file: same pixels as the network."""
+    import numpy as np
+    from PIL import Image
+
+    from genforge.cli import main
+    net = _release(CASES['lightweight-x3'])
+    path = tmp_path / '002_lightweightSR_tiny_x3.pth'
+    torch.save({'params': net.state_dict()}, path)
+    arr = np.random.default_rng(0).integers(0, 256, (10, 7, 3), dtype=np.uint8)
+    Image.fromarray(arr).save(tmp_path / 'img.png')
+    out = tmp_path / 'out.png'
+    assert main(['restore', '--weights', str(path), str(tmp_path / 'img.png'), '--out', str(out),
+                 '--device', 'cpu']) == 0
+    got = np.array(Image.open(out))
+    with torch.no_grad():
+        want = net(torch.from_numpy(arr).permute(2, 0, 1)[None].float() / 255.)
+    want = (want[0].clamp(0, 1) * 255).round().permute(1, 2, 0).numpy()
+    assert got.shape == (30, 21, 3)
+    assert np.abs(got.astype(float) - want).max() <= 1
