@@ -15,7 +15,7 @@ from genforge.registry import TRANSFORMS
 
 from .base import BaseTransform, imflip, imrescale, imresize, to_list
 
-__all__ = ['Resize', 'Flip', 'RandomTransposeHW', 'NumpyPad', 'SetValues']
+__all__ = ['Resize', 'Flip', 'RandomTransposeHW', 'NumpyPad', 'SetValues', 'CopyValues']
 
 
 @TRANSFORMS.register_module()
@@ -217,4 +217,24 @@ class SetValues(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         results.update(copy.deepcopy(self.dictionary))
+        return results
+
+
+@TRANSFORMS.register_module()
+class CopyValues(BaseTransform):
+    """Deep-copy ``results[src]`` into ``results[dst]`` pairwise, e.g. the GT into the input that
+    random degradations then turn into the LQ image.
+
+    Example: dict(type='CopyValues', src_keys=['gt'], dst_keys=['img'])
+    """
+
+    def __init__(self, src_keys: list[str] | str, dst_keys: list[str] | str):
+        self.src_keys, self.dst_keys = to_list(src_keys), to_list(dst_keys)
+        if len(self.src_keys) != len(self.dst_keys):
+            raise ValueError(f'CopyValues: src_keys={self.src_keys} and dst_keys={self.dst_keys} '
+                             'must have the same length')
+
+    def transform(self, results: dict) -> dict:
+        for src, dst in zip(self.src_keys, self.dst_keys):
+            results[dst] = copy.deepcopy(results[src])
         return results

@@ -29,3 +29,4 @@ from .denoising_unet import *  # noqa: F401,F403
 from .pix2pix import *  # noqa: F401,F403
 from .cyclegan import *  # noqa: F401,F403
 from .patch_disc import *  # noqa: F401,F403
+from .swinir import *  # noqa: F401,F403

@@ -22,3 +22,4 @@ from .stylegan1_blocks import *  # noqa: F401,F403
 from .filtered_lrelu import *  # noqa: F401,F403
 from .denoising_blocks import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
+from .swin_blocks import *  # noqa: F401,F403

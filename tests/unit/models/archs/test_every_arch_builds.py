@@ -127,6 +127,8 @@ CASES = {
                     channel_growth=4, upscale_factor=2), lambda n: n(img(s=8))),
     'SRVGGNetCompact': (dict(num_in_ch=3, num_out_ch=3, num_feat=8, num_conv=2, upscale=2),
                         lambda n: n(img(s=8))),
+    'SwinIRNet': (dict(img_size=8, embed_dim=8, depths=[2], num_heads=[2], window_size=4,
+                       upscale=2, upsampler='pixelshuffle'), lambda n: n(img(s=7))),
     'ModifiedVGG': (dict(in_channels=3, mid_channels=4), lambda n: n(img(s=128, n=1))),
     # classification
     'ResNet': (dict(depth=18, base_channels=4), lambda n: n(img(s=32))),
