@@ -62,8 +62,17 @@ def build_restorer(cfg, checkpoint: str, device: str):
     return model
 
 
-def _read_image(path: Path):
-    """(C, H, W) uint8 RGB; 16-bit files are scaled to 8 bit as for training (cv2's rule)."""
+def _input_channels(model) -> int:
+    """How many channels the generator's first convolution takes (1: a grayscale model)."""
+    import torch
+
+    conv = next((m for m in model.generator.modules() if isinstance(m, torch.nn.Conv2d)), None)
+    return conv.in_channels if conv is not None else 3
+
+
+def _read_image(path: Path, gray: bool = False):
+    """(C, H, W) uint8 RGB (or (1, H, W) luminance for a grayscale model); 16-bit files are
+    scaled to 8 bit as for training (cv2's rule)."""
     import numpy as np
     import torch
 
@@ -71,7 +80,8 @@ def _read_image(path: Path):
     from genforge.datasets.base_dataset import BadImageError
     from genforge.datasets.transforms.loading import read_image
     try:
-        arr = read_image(str(path), 'color', 'rgb')  # the SR models here are trained on RGB
+        # colour models are trained on RGB; grayscale ones (SwinIR gray denoising/JPEG) on L
+        arr = read_image(str(path), 'grayscale' if gray else 'color', 'rgb')
     except BadImageError:
         raise CLIError(f'cannot read {path}: the file is corrupt, truncated or not an image; '
                        f're-export it or move it out of the input folder') from None
@@ -209,6 +219,7 @@ def run(args) -> int:
                         f'x{info.get("scale", "?")} ({imported.default_part})', highlight=False)
     else:
         model = build_restorer(cfg, checkpoint, device)
+    gray = _input_channels(model) == 1
     outputs[0].parent.mkdir(parents=True, exist_ok=True)
     with Progress() as bar:
         files_task = bar.add_task('images', total=len(files))
@@ -216,7 +227,7 @@ def run(args) -> int:
         for path, target in zip(files, outputs):
             bar.reset(tiles_task)
             result = restore_image(
-                model, _read_image(path).to(device), tile, args.tile_overlap,
+                model, _read_image(path, gray).to(device), tile, args.tile_overlap,
                 progress=lambda done, total: bar.update(tiles_task, completed=done, total=total))
             _write_png(result, target)
             bar.advance(files_task)

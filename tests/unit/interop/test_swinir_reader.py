@@ -122,3 +122,26 @@ def test_restore_cli_runs_a_swinir_release_file(tmp_path):
     want = (want[0].clamp(0, 1) * 255).round().permute(1, 2, 0).numpy()
     assert got.shape == (30, 21, 3)
     assert np.abs(got.astype(float) - want).max() <= 1
+
+
+def test_restore_cli_reads_grayscale_for_a_one_channel_model(tmp_path):
+    """A gray denoising release (in_chans=1) restores an RGB file through its luminance."""
+    import numpy as np
+    from PIL import Image
+
+    from genforge.cli import main
+    net = _release(CASES['gray-denoise'])
+    path = tmp_path / '004_grayDN_tiny.pth'
+    torch.save({'params': net.state_dict()}, path)
+    arr = np.random.default_rng(1).integers(0, 256, (9, 11, 3), dtype=np.uint8)
+    Image.fromarray(arr).save(tmp_path / 'img.png')
+    out = tmp_path / 'out.png'
+    assert main(['restore', '--weights', str(path), str(tmp_path / 'img.png'), '--out', str(out),
+                 '--device', 'cpu']) == 0
+    got = np.array(Image.open(out))
+    gray = np.array(Image.fromarray(arr).convert('L'))  # an independent luminance conversion
+    with torch.no_grad():
+        want = net(torch.from_numpy(gray)[None, None].float() / 255.)
+    want = (want[0, 0].clamp(0, 1) * 255).round().numpy()
+    assert got.shape == (9, 11)
+    assert np.abs(got.astype(float) - want).max() <= 1
