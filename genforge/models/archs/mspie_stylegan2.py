@@ -120,7 +120,7 @@ class MSStyleGANv2Generator(StyleGAN2Generator):
     def check_chosen_scale(self, chosen_scale: int | Sequence[int]) -> tuple[int, int]:
         """``chosen_scale`` as (s_h, s_w); a ValueError when the head would be too small."""
         pair = (chosen_scale, chosen_scale) if isinstance(chosen_scale, int) else \
-            tuple(chosen_scale)
+            tuple(chosen_scale) if isinstance(chosen_scale, (list, tuple)) else (chosen_scale,)
         if len(pair) != 2 or not all(isinstance(s, int) and not isinstance(s, bool)
                                      for s in pair):
             raise ValueError(f'{type(self).__name__}: chosen_scale must be an int or a pair of '
