@@ -57,6 +57,8 @@ class MSPIEStyleGAN2(StyleGAN2):
                                       multi_scale_probability=[0.5, 0.25, 0.25]))
     """
 
+    supports_output_size = True  # ``genforge sample --size HxW`` picks the chosen_scale
+
     def __init__(self, *args, train_settings: dict = dict(), **kwargs):
         super().__init__(*args, **kwargs)
         self.train_settings = copy.deepcopy(dict(train_settings or {}))
@@ -136,3 +138,28 @@ class MSPIEStyleGAN2(StyleGAN2):
         """Fakes at the current scale from z ~ N(0, I)."""
         return self.generator(self.noise_fn(num_batches=num_batches), return_noise=False,
                               chosen_scale=self._train_scale), None
+
+    # -- sampling -------------------------------------------------------------------------
+    def scale_for_size(self, size: tuple[int, int]) -> tuple[int, int]:
+        """The ``chosen_scale`` (s_h, s_w) whose images are ``size`` = (H, W)."""
+        gen = unwrap_model(self.generator)
+        up = 2 ** (gen.log_size - 2)
+        h, w = (int(v) for v in size)
+        if h % up or w % up:
+            raise ValueError(
+                f'{type(self).__name__}: output_size {h}x{w} is not reachable: this generator '
+                f'makes (4 + chosen_scale) * {up} px per side, e.g. {4 * up}x{4 * up}, '
+                f'{6 * up}x{6 * up}, {4 * up}x{8 * up}')
+        scale = (h // up - 4, w // up - 4)
+        gen.check_chosen_scale(scale)
+        return scale
+
+    def forward(self, inputs: Any, data_samples: Any = None, mode: str | None = None) -> list:
+        """BaseGAN's sampling; ``inputs['output_size']`` = (H, W) samples at the matching
+        ``chosen_scale`` (or give ``sample_kwargs=dict(chosen_scale=s)``)."""
+        if isinstance(inputs, dict) and inputs.get('output_size') is not None:
+            inputs = dict(inputs)
+            sample_kwargs = dict(inputs.get('sample_kwargs') or {})
+            sample_kwargs['chosen_scale'] = self.scale_for_size(inputs.pop('output_size'))
+            inputs['sample_kwargs'] = sample_kwargs
+        return super().forward(inputs, data_samples, mode)

@@ -121,3 +121,18 @@ def test_checkpoint_reloads_strictly_and_gives_the_same_images(tmp_path):
 def test_bad_train_settings_name_the_key(settings, match):
     with pytest.raises(ValueError, match=match):
         tiny(train_settings=settings)
+
+
+def test_sampling_at_an_output_size_picks_the_scale():
+    model = tiny().eval()
+    calls = []
+    model.generator.register_forward_pre_hook(
+        lambda m, args, kwargs: calls.append(kwargs.get('chosen_scale')), with_kwargs=True)
+    out = model.val_step(dict(inputs=dict(num_batches=2, output_size=(24, 32),
+                                          sample_model='orig')))
+    assert out[0].fake_img.shape == (3, 24, 32)
+    assert calls == [(2, 4)]  # (4 + 2) * 4 = 24, (4 + 4) * 4 = 32
+    with pytest.raises(ValueError, match=r'output_size 22x22 is not reachable.*\(4 \+ chosen'):
+        model.val_step(dict(inputs=dict(num_batches=1, output_size=(22, 22))))
+    with pytest.raises(ValueError, match=r'chosen_scale=\(-4, 0\) is not reachable'):
+        model.val_step(dict(inputs=dict(num_batches=1, output_size=(0, 16))))
