@@ -52,23 +52,32 @@ TINY = {'model.generator.out_size': 16, 'model.generator.style_channels': 8,
         'train_dataloader.persistent_workers': False, 'train_cfg.max_iters': 3}
 
 
-def test_mspie_config_trains_at_several_scales(tmp_path):
-    data = tmp_path / 'imgs'
-    data.mkdir()
+CONFIG_J = FOLDER / 'mspie-stylegan2-config-j_c2_8xb3-1100kiters_ffhq-256-512.py'
+
+
+def image_folder(path: Path) -> Path:
+    path.mkdir()
     rng = np.random.default_rng(0)
     for i in range(4):  # bigger than every training size: reals are resized down
-        Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(data / f'{i}.png')
-    path = FOLDER / 'mspie-stylegan2-config-j_c2_8xb3-1100kiters_ffhq-256-512.py'
-    cfg = Config.fromfile(str(path))
-    cfg.merge_from_dict(dict(TINY, **{'train_dataloader.dataset.data_root': str(data)}))
-    cfg.work_dir = str(tmp_path / 'work')
+        Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(path / f'{i}.png')
+    return path
+
+
+def tiny_cfg(work: Path, data: Path, max_iters: int = 3, seed: int = 2) -> Config:
+    cfg = Config.fromfile(str(CONFIG_J))
+    cfg.merge_from_dict(dict(TINY, **{'train_dataloader.dataset.data_root': str(data),
+                                      'train_cfg.max_iters': max_iters}))
+    cfg.work_dir = str(work)
     cfg.val_dataloader = cfg.test_dataloader = None  # FID needs Inception weights
     cfg.val_cfg = cfg.test_cfg = cfg.val_evaluator = cfg.test_evaluator = None
     cfg.custom_hooks = []
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1000, by_epoch=False)
-    cfg.randomness = dict(seed=2)
-    runner = Runner.from_cfg(cfg)
-    scales = []
+    cfg.randomness = dict(seed=seed)
+    return cfg
+
+
+def record_scales(runner: Runner) -> list[int]:
+    scales: list[int] = []
     train_step = runner.model.train_step
 
     def recording_step(data, optim_wrapper):
@@ -77,10 +86,38 @@ def test_mspie_config_trains_at_several_scales(tmp_path):
         return log_vars
 
     runner.model.train_step = recording_step
+    return scales
+
+
+def test_mspie_config_trains_at_several_scales(tmp_path):
+    cfg = tiny_cfg(tmp_path / 'work', image_folder(tmp_path / 'imgs'))
+    runner = Runner.from_cfg(cfg)
+    scales = record_scales(runner)
     runner.train()
     assert runner.iter == 3
     # the seed is fixed, so the draws are too; both scales must have trained
     assert set(scales) == {0, 2}, f'scales drawn: {scales}'
     assert np.isfinite(runner.message_hub.get_scalar('train/loss_disc_real').current())
-    ckpt = torch.load(Path(cfg.work_dir) / 'iter_3.pth', map_location='cpu', weights_only=False)
-    assert 'generator.head_pos_enc._float_tensor' in ckpt['state_dict']
+
+
+def test_resume_draws_the_same_scales_and_weights(tmp_path):
+    data = image_folder(tmp_path / 'imgs')
+
+    def run(work, max_iters, resume=None):
+        cfg = tiny_cfg(tmp_path / work, data, max_iters=max_iters)
+        cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=2, by_epoch=False)
+        if resume:
+            cfg.resume, cfg.load_from = True, str(resume)
+        runner = Runner.from_cfg(cfg)
+        scales = record_scales(runner)
+        runner.train()
+        return runner, scales
+
+    straight, all_scales = run('straight', 4)
+    _, first = run('first', 2)
+    resumed, rest = run('resumed', 4, resume=tmp_path / 'first' / 'iter_2.pth')
+    assert first + rest == all_scales
+    a, b = straight.model.state_dict(), resumed.model.state_dict()
+    assert list(a) == list(b)
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
