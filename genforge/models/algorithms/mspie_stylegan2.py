@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from genforge import dist
 from genforge.models.wrappers import unwrap_model
 from genforge.registry import MODELS
 
-from .stylegan2 import StyleGAN2
+from .stylegan2 import ModelType, StyleGAN2
 
 __all__ = ['MSPIEStyleGAN2']
 
@@ -59,8 +59,12 @@ class MSPIEStyleGAN2(StyleGAN2):
 
     supports_output_size = True  # ``genforge sample --size HxW`` picks the chosen_scale
 
-    def __init__(self, *args, train_settings: dict = dict(), **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, generator: ModelType, discriminator: ModelType | None = None,
+                 data_preprocessor: dict | nn.Module | None = None, generator_steps: int = 1,
+                 discriminator_steps: int = 1, ema_config: dict | None = None,
+                 loss_config: dict | None = None, train_settings: dict = dict()):
+        super().__init__(generator, discriminator, data_preprocessor, generator_steps,
+                         discriminator_steps, ema_config=ema_config, loss_config=loss_config)
         self.train_settings = copy.deepcopy(dict(train_settings or {}))
         unknown = sorted(set(self.train_settings) - set(TRAIN_SETTINGS))
         if unknown:
@@ -75,12 +79,19 @@ class MSPIEStyleGAN2(StyleGAN2):
 
     def _check_train_settings(self) -> None:
         probs, scales = self.multi_scale_probability, self.multi_input_scales
+        if not all(isinstance(s, int) and not isinstance(s, bool) for s in scales):
+            raise ValueError(f'model.train_settings.multi_input_scales={scales} must be ints '
+                             f'(chosen_scale s: images of (4 + s) * 2 ** num_upblocks px)')
         if probs is not None and (len(probs) != len(scales) or min(probs) < 0
                                   or not math.isclose(sum(probs), 1., abs_tol=1e-6)):
             raise ValueError(
                 f'model.train_settings.multi_scale_probability={probs} must give one '
                 f'non-negative probability per multi_input_scales={scales}, summing to 1')
         gen = unwrap_model(self.generator)
+        if not hasattr(gen, 'output_size'):
+            raise TypeError(f'{type(self).__name__}: model.generator must be a multi-scale '
+                            f"generator (type='MSStyleGANv2Generator'), got "
+                            f'{type(gen).__name__}')
         for scale in scales:
             # the generator names an unreachable scale; the sizes must agree with num_upblocks
             made = gen.output_size(scale)

@@ -117,6 +117,7 @@ def test_checkpoint_reloads_strictly_and_gives_the_same_images(tmp_path):
      r'multi_scale_probability=\[0.5, 0.4\] must .* summing to 1'),
     (dict(SETTINGS, multi_scale_probability=[1.]), r'one non-negative probability per'),
     (dict(SETTINGS, multi_input_scales=[0, -4]), r'chosen_scale=-4 is not reachable'),
+    (dict(SETTINGS, multi_input_scales=[0, 1.5]), r'multi_input_scales=\[0, 1.5\] must be ints'),
     (dict(SETTINGS, use_ema=True), r"unknown key\(s\) \['use_ema'\]")])
 def test_bad_train_settings_name_the_key(settings, match):
     with pytest.raises(ValueError, match=match):
@@ -136,3 +137,9 @@ def test_sampling_at_an_output_size_picks_the_scale():
         model.val_step(dict(inputs=dict(num_batches=1, output_size=(22, 22))))
     with pytest.raises(ValueError, match=r'chosen_scale=\(-4, 0\) is not reachable'):
         model.val_step(dict(inputs=dict(num_batches=1, output_size=(0, 16))))
+
+
+def test_a_single_scale_generator_is_refused():
+    with pytest.raises(TypeError, match=r"model.generator must be .*MSStyleGANv2Generator"):
+        tiny(generator=dict(type='StyleGANv2Generator', out_size=16, style_channels=8,
+                            num_mlps=2, max_channels=8))

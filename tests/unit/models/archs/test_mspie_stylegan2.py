@@ -51,6 +51,18 @@ def test_chosen_scale_gives_the_larger_image(variant, scale):
     assert torch.isfinite(out).all()
 
 
+def test_truncation_and_style_mixing_at_a_larger_scale():
+    g = tiny_g('e').eval()
+    z = torch.randn(2, 8)
+    mean = g.get_mean_latent(num_samples=64, bs_per_repeat=64)
+    # truncation psi = 0 collapses every z onto the mean w: identical images
+    out = g(z, truncation=0., truncation_latent=mean, randomize_noise=False, chosen_scale=2)
+    assert out.shape == (2, 3, 24, 24)
+    torch.testing.assert_close(out[0], out[1])
+    grid = g.style_mixing(n_source=2, n_target=1, chosen_scale=2, truncation=1.)
+    assert grid.shape == ((2 + 1) * (1 + 1), 3, 24, 24)
+
+
 def numpy_csg(h, w):
     """Channel 0 = x, channel 1 = y, both from -1 to 1 (grid_sample's convention)."""
     xs, ys = np.linspace(-1, 1, w), np.linspace(-1, 1, h)
