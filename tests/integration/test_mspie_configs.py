@@ -121,3 +121,40 @@ def test_resume_draws_the_same_scales_and_weights(tmp_path):
     assert list(a) == list(b)
     for key in a:
         assert torch.equal(a[key], b[key]), key
+
+
+def _draw_scales(rank: int, port: int, out: str) -> None:
+    """One gloo rank: a different numpy seed per rank, 20 scale draws, saved per rank."""
+    import torch.distributed as torch_dist
+    torch_dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
+                                  world_size=2)
+    try:
+        model = MODELS.build(dict(
+            type='MSPIEStyleGAN2', data_preprocessor=dict(type='DataPreprocessor'),
+            generator=dict(type='MSStyleGANv2Generator', out_size=16, style_channels=8,
+                           num_mlps=2, max_channels=8),
+            discriminator=dict(type='MSStyleGAN2Discriminator', in_size=16, max_channels=8,
+                               with_adaptive_pool=True),
+            train_settings=dict(num_upblocks=2, multi_input_scales=[0, 1, 2, 3])))
+        np.random.seed(rank)
+        torch.save([model.sample_scale() for _ in range(20)], f'{out}/rank{rank}.pt')
+    finally:
+        torch_dist.destroy_process_group()
+
+
+def test_every_rank_trains_at_rank_zeros_scale(tmp_path):
+    import socket
+
+    import torch.multiprocessing as mp
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+    mp.start_processes(_draw_scales, args=(port, str(tmp_path)), nprocs=2, start_method='spawn')
+    rank0, rank1 = (torch.load(tmp_path / f'rank{r}.pt') for r in (0, 1))
+
+    def draws(seed):
+        np.random.seed(seed)
+        return [int(np.random.choice(4)) for _ in range(20)]
+
+    assert draws(1) != draws(0)  # rank 1's own draws would differ
+    assert rank0 == rank1 == draws(0)
