@@ -45,10 +45,12 @@ train_dataloader = dict(
     batch_size=batch_size,  # set by user
     dataset=dict(data_root=data_root))
 
+# MMagic 1.2 loads key='img' here, which its BasicImageDataset (data_prefix=dict(gt=''))
+# does not provide; 'gt' is what the dataset gives and what the FID reads as real images
 pipeline = [
-    dict(type='LoadImageFromFile', key='img'),
-    dict(type='Resize', scale=(256, 256)),
-    dict(type='PackInputs', keys=['img'])
+    dict(type='LoadImageFromFile', key='gt'),
+    dict(type='Resize', keys='gt', scale=(256, 256)),
+    dict(type='PackInputs', keys=['gt'])
 ]
 
 val_dataloader = dict(
