@@ -1,4 +1,5 @@
-"""``genforge export``: write a checkpoint's weights as ``.safetensors`` for sharing.
+"""``genforge export``: write a checkpoint's weights as ``.safetensors`` for sharing, or (with
+``--format basicsr``) a restoration model as a BasicSR / Real-ESRGAN weights file.
 
 A ``.safetensors`` file holds tensors only: it loads without unpickling anything (no code runs),
 with ``load_from=`` / ``load_checkpoint`` / ``genforge sample``. It cannot resume training.
@@ -12,6 +13,7 @@ EXAMPLES = """Examples:
   genforge export work_dirs/dcgan/iter_5000.pth --out dcgan.safetensors
   genforge export work_dirs/dcgan/iter_5000.pth --out dcgan_ema.safetensors --ema-only
   genforge export mmagic_ckpt.pth --out model.safetensors --allow-pickle   # trusted files only
+  genforge export work_dirs/esrgan/iter_400000.pth --format basicsr --out esrgan_basicsr.pth
 """
 
 
@@ -21,7 +23,11 @@ def add_parser(subparsers) -> None:
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('checkpoint', help='a .pth checkpoint (ours, MMagic/MMEngine or a state dict)')
     p.add_argument('--out', default=None,
-                   help='output .safetensors file (default: the checkpoint name with .safetensors)')
+                   help='output file (default: the checkpoint name with .safetensors, or '
+                        '_basicsr.pth for --format basicsr)')
+    p.add_argument('--format', default='safetensors', choices=['safetensors', 'basicsr'],
+                   help="'safetensors' (default) or 'basicsr': {'params', 'params_ema'} in "
+                        'BasicSR names for RRDBNet, MSRResNet, EDSRNet, SRVGGNetCompact')
     p.add_argument('--ema-only', action='store_true',
                    help='keep only the EMA weights, under the raw module names '
                         '(generator_ema.module.x -> generator.x)')
@@ -37,6 +43,8 @@ def run(args) -> int:
 
     from ._common import check_file
     check_file(args.checkpoint, 'checkpoint')
+    if args.format != 'safetensors':
+        return _run_foreign(args)
     out = args.out or os.path.splitext(args.checkpoint)[0] + '.safetensors'
     if not out.endswith('.safetensors'):
         raise CLIError(f'--out {out}: the file name must end with .safetensors')
@@ -48,4 +56,28 @@ def run(args) -> int:
     numel = sum(t.numel() for t in tensors.values())
     Console().print(f'[bold green]exported[/] {out}: {len(tensors)} tensors, {numel:,} values, '
                     f'{os.path.getsize(out) / 2 ** 20:.2f} MiB', highlight=False)
+    return 0
+
+
+def _run_foreign(args) -> int:
+    """--format basicsr: the network in another project's layout (genforge.interop)."""
+    from rich.console import Console
+
+    from genforge.checkpoint import _load_checkpoint
+    from genforge.cli import CLIError
+    from genforge.interop.export_sr import export_basicsr
+
+    from ._common import refuse_overwrite
+    if args.ema_only:
+        raise CLIError('--ema-only applies to --format safetensors; --format basicsr writes '
+                       "'params' and, when the checkpoint has an EMA generator, 'params_ema'")
+    out = args.out or os.path.splitext(args.checkpoint)[0] + '_basicsr.pth'
+    refuse_overwrite([out], [args.checkpoint], png=False)
+    try:
+        options = export_basicsr(_load_checkpoint(args.checkpoint, allow_pickle=args.allow_pickle),
+                                 out, source=args.checkpoint)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    Console().print(f'[bold green]exported[/] {out} (BasicSR format); network_g: {options}',
+                    highlight=False)
     return 0

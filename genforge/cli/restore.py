@@ -8,6 +8,7 @@ EXAMPLES = """Examples:
   genforge restore configs/esrgan/esrgan_x4c64b23g32_1xb16-400k_div2k.py esrgan.pth photo.jpg --out results
   genforge restore my_edsr.py iter_300000.pth data/Set5/LRbicx4 --out sr --tile 256
   genforge restore my_edsr.py ckpt.pth big.png --out sr --tile auto --device cuda
+  genforge restore --weights RealESRGAN_x4plus.pth photo.png --out photo_x4.png
 """
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -19,10 +20,14 @@ def add_parser(subparsers) -> None:
         "(default: the network's receptive field, which makes the result equal to an untiled "
         'run for fully convolutional networks).', epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('config')
-    p.add_argument('checkpoint')
-    p.add_argument('input', help='an image file or a folder of images')
-    p.add_argument('--out', required=True, help='output folder (PNG files, same names)')
+    p.add_argument('paths', nargs='+', metavar='PATH',
+                   help='CONFIG CHECKPOINT INPUT, or INPUT alone with --weights; INPUT is an '
+                        'image file or a folder of images')
+    p.add_argument('--weights', default=None, metavar='FILE',
+                   help='a BasicSR / Real-ESRGAN / ESRGAN (or SwinIR) weights file used directly: '
+                        'architecture and scale are read from its tensors, no config needed')
+    p.add_argument('--out', required=True,
+                   help='output folder (PNG files, same names), or a .png file for one input image')
     p.add_argument('--tile', default='0',
                    help="tile size in input pixels, 'auto' (from free memory) or 0 (no tiling)")
     p.add_argument('--tile-overlap', type=int, default=None,
@@ -90,6 +95,8 @@ def _write_png(img, path: Path) -> None:
 def restore_image(model, img, tile, tile_pad, progress=None):
     """(C, H, W) uint8 RGB -> (C, H*s, W*s) float RGB in [0, 255], through the model's own
     data preprocessor (normalisation, channel order) and ``tiled_forward``."""
+    import torch
+
     from genforge.models.tiling import tiled_forward
     from genforge.structures import DataSample
     channels = img.shape[0]
@@ -99,25 +106,74 @@ def restore_image(model, img, tile, tile_pad, progress=None):
     inputs, samples = data['inputs'], data['data_samples']
     if isinstance(inputs, dict):
         inputs = inputs['img']
+    # Real-ESRGAN x2/x1 pixel-unshuffle their input: pad right/bottom to the grid (reflect, as
+    # Real-ESRGAN's inference does) and crop the result back to H*s x W*s.
+    align = int(getattr(model.generator, 'input_divisor', 1))
+    h, w = inputs.shape[-2:]
+    ph, pw = -h % align, -w % align
+    if ph or pw:
+        mode = 'reflect' if ph < h and pw < w else 'replicate'  # reflect needs pad < size
+        inputs = torch.nn.functional.pad(inputs, (0, pw, 0, ph), mode=mode)
     out = tiled_forward(model.generator, inputs, tile=tile, tile_pad=tile_pad, progress=progress)
+    if ph or pw:
+        scale = out.shape[-2] // inputs.shape[-2]
+        out = out[..., :h * scale, :w * scale]
     if hasattr(model.data_preprocessor, 'destruct'):
         out = model.data_preprocessor.destruct(out, samples)[0]  # BGR, [0, 255]
         return out.flip(0) if out.shape[0] == 3 else out
     return out[0].clamp(0, 1) * 255.  # a plain preprocessor: assume [0, 1] output
 
 
-def run(args) -> int:
-    import torch
-    from rich.console import Console
-    from rich.progress import Progress
-
+def _split_paths(args) -> tuple[str | None, str | None, str]:
+    """(config, checkpoint, input) from the positional paths; --weights replaces the first two."""
     from genforge.cli import CLIError
+    if args.weights is not None:
+        if len(args.paths) != 1:
+            raise CLIError(f'with --weights give only INPUT (an image or a folder), got '
+                           f'{len(args.paths)} paths: {" ".join(args.paths)}')
+        return None, None, args.paths[0]
+    if len(args.paths) != 3:
+        raise CLIError(f'restore needs CONFIG CHECKPOINT INPUT (or --weights FILE INPUT), got '
+                       f'{len(args.paths)} path(s): {" ".join(args.paths)}')
+    return args.paths[0], args.paths[1], args.paths[2]
 
-    from ._common import check_file, load_config, refuse_overwrite
 
-    cfg = load_config(args.config)
-    check_file(args.checkpoint, 'checkpoint')
-    files = _list_inputs(args.input)
+def build_from_weights(path: str, device: str):
+    """A restoration model from a foreign weights file: the format, architecture and scale are
+    detected from its tensors (``genforge.interop``); no code from the file runs."""
+    import genforge.models  # noqa: F401  (registers the networks)
+    from genforge.checkpoint import _load_checkpoint
+    from genforge.cli import CLIError
+    from genforge.interop import detect
+    from genforge.registry import MODELS
+
+    try:
+        # weights_only load: tensors and plain containers only
+        imported = detect(_load_checkpoint(path), source=path)
+    except (ValueError, RuntimeError) as exc:
+        raise CLIError(f'--weights {path}: {exc}') from None
+    cfg = imported.model_config
+    if 'generator' not in cfg:
+        raise CLIError(f'--weights {path}: a {imported.info.get("architecture", cfg.get("type"))} '
+                       f'({imported.format}) is not a restoration network; use genforge sample')
+    model = MODELS.build(cfg, key_path='model')
+    model.load_state_dict(imported.model_state_dict, strict=True)
+    return model.to(device).eval(), imported
+
+
+def _outputs(files: list[Path], input_path: str, out: Path) -> list[Path]:
+    """Where each result goes: ``out/<stem>.png``, or ``out`` itself for one image and a .png."""
+    from genforge.cli import CLIError
+    if out.suffix.lower() == '.png' and Path(input_path).is_file():
+        return [out]
+    if out.exists() and not out.is_dir():
+        raise CLIError(f'--out {out} is a file; --out names the folder the results go to '
+                       f'(or a .png file when INPUT is one image)')
+    return [out / f'{p.stem}.png' for p in files]
+
+
+def _tile(args) -> int | str:
+    from genforge.cli import CLIError
     try:
         tile = args.tile if args.tile == 'auto' else int(args.tile)
     except ValueError:
@@ -126,25 +182,43 @@ def run(args) -> int:
         raise CLIError(f"--tile must be an integer >= 0 or 'auto', got {tile}")
     if args.tile_overlap is not None and args.tile_overlap < 0:
         raise CLIError(f'--tile-overlap must be >= 0, got {args.tile_overlap}')
-    out_dir = Path(args.out)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise CLIError(f'--out {out_dir} is a file; --out names the folder the results go to')
-    refuse_overwrite([out_dir / f'{p.stem}.png' for p in files],
-                     [*files, args.checkpoint, args.config])
+    return tile
+
+
+def run(args) -> int:
+    import torch
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from ._common import check_file, load_config, refuse_overwrite
+
+    config, checkpoint, input_path = _split_paths(args)
+    cfg = load_config(config) if config else None
+    check_file(checkpoint or args.weights, '--weights file' if args.weights else 'checkpoint')
+    files = _list_inputs(input_path)
+    tile = _tile(args)
+    outputs = _outputs(files, input_path, Path(args.out))
+    refuse_overwrite(outputs, [*files, checkpoint or args.weights, *([config] if config else [])])
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     from ._common import check_device
     check_device(device)
-    model = build_restorer(cfg, args.checkpoint, device)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if args.weights:
+        model, imported = build_from_weights(args.weights, device)
+        info = imported.info
+        Console().print(f'{args.weights}: {imported.format} {info.get("architecture", "")} '
+                        f'x{info.get("scale", "?")} ({imported.default_part})', highlight=False)
+    else:
+        model = build_restorer(cfg, checkpoint, device)
+    outputs[0].parent.mkdir(parents=True, exist_ok=True)
     with Progress() as bar:
         files_task = bar.add_task('images', total=len(files))
         tiles_task = bar.add_task('tiles', total=1)
-        for path in files:
+        for path, target in zip(files, outputs):
             bar.reset(tiles_task)
             result = restore_image(
                 model, _read_image(path).to(device), tile, args.tile_overlap,
                 progress=lambda done, total: bar.update(tiles_task, completed=done, total=total))
-            _write_png(result, out_dir / f'{path.stem}.png')
+            _write_png(result, target)
             bar.advance(files_task)
-    Console().print(f'restored {len(files)} image(s) into {out_dir}')
+    Console().print(f'restored {len(files)} image(s) into {args.out}', highlight=False)
     return 0

@@ -1,8 +1,10 @@
-"""PGGAN and SinGAN sections of :mod:`genforge.config.migrate` (MMGeneration 0.x -> 1.x).
+"""PGGAN, StyleGANv1 and SinGAN sections of :mod:`genforge.config.migrate` (MMGeneration 0.x
+-> 1.x).
 
 In 0.x their schedules lived in ``train_cfg`` (``nkimgs_per_scale``, ``optimizer_cfg`` and
 per-scale learning rates; ``noise_weight_init``, ``iters_per_scale``, ``lr_g``/``lr_d``) and
-their losses were configured; 1.x makes them model arguments and fixes the losses.
+their losses were configured; 1.x makes them model arguments and fixes the losses. StyleGANv1
+grows progressively like PGGAN (0.x type ``StyleGANV1``).
 """
 from __future__ import annotations
 
@@ -11,14 +13,26 @@ from typing import Any
 
 __all__ = ['MULTISCALE_TYPES', 'migrate_multiscale_model', 'finish_multiscale']
 
-MULTISCALE_TYPES = ('ProgressiveGrowingGAN', 'PGGAN', 'SinGAN', 'PESinGAN')
+_STYLEGANV1_TYPES = ('StyleGANV1', 'StyleGANv1', 'StyleGAN1')
+MULTISCALE_TYPES = ('ProgressiveGrowingGAN', 'PGGAN', 'SinGAN', 'PESinGAN', *_STYLEGANV1_TYPES)
+_BUILT_IN_LOSS = {
+    'ProgressiveGrowingGAN': 'WGAN + gradient penalty 10 + drift 0.001',
+    'StyleGANv1': 'non-saturating D loss + R1 10 on real images, G loss -D(G(z))',
+    'SinGAN': 'WGAN + gradient penalty 0.1 + 10 * MSE reconstruction'}
 _PGGAN_MODEL_KEYS = ('nkimgs_per_scale', 'transition_kimgs', 'prev_stage', 'interp_real')
 _SINGAN_MODEL_KEYS = ('noise_weight_init', 'iters_per_scale', 'lr_scheduler_args',
                       'fixed_noise_with_pad', 'first_fixed_noises_ch')
 
 
 def _is_pggan(model_type: str) -> bool:
-    return model_type in ('ProgressiveGrowingGAN', 'PGGAN')
+    """PGGAN's progressive schedule (PGGAN itself and StyleGANv1)."""
+    return model_type in ('ProgressiveGrowingGAN', 'PGGAN', *_STYLEGANV1_TYPES)
+
+
+def _new_type(model_type: str) -> str:
+    if model_type in _STYLEGANV1_TYPES:
+        return 'StyleGANv1'
+    return 'ProgressiveGrowingGAN' if model_type == 'PGGAN' else model_type
 
 
 def migrate_multiscale_model(model: dict, train_cfg: dict, test_cfg: Any, old: dict,
@@ -27,18 +41,21 @@ def migrate_multiscale_model(model: dict, train_cfg: dict, test_cfg: Any, old: d
     from .migrate import _ema_from_hooks
     model = dict(model)
     mtype = model.pop('type')
-    new: dict[str, Any] = dict(type='ProgressiveGrowingGAN' if mtype == 'PGGAN' else mtype)
+    new: dict[str, Any] = dict(type=_new_type(mtype))
     new['generator'] = model.pop('generator')
     new['discriminator'] = model.pop('discriminator')
     dropped = [k for k in ('gan_loss', 'disc_auxiliary_loss', 'gen_auxiliary_loss')
                if model.pop(k, None) is not None]
     if dropped:
+        built_in = _BUILT_IN_LOSS.get(new['type'], _BUILT_IN_LOSS['SinGAN'])
         notes.append(f'model {", ".join(dropped)} dropped: 1.x {new["type"]} has its loss '
-                     + ('built in (WGAN + gradient penalty 10 + drift 0.001)' if _is_pggan(mtype)
-                        else 'built in (WGAN + gradient penalty 0.1 + 10 * MSE reconstruction)'))
+                     f'built in ({built_in})')
     if _is_pggan(mtype):
         new['data_preprocessor'] = dict(type='DataPreprocessor')
-        new['noise_size'] = new['generator'].get('noise_size', 512)
+        if new['type'] == 'StyleGANv1':
+            new['style_channels'] = new['generator'].get('style_channels', 512)
+        else:
+            new['noise_size'] = new['generator'].get('noise_size', 512)
         new.update({k: train_cfg[k] for k in _PGGAN_MODEL_KEYS if k in train_cfg})
         ema = _ema_from_hooks(old, notes)
         if ema or train_cfg.get('use_ema'):

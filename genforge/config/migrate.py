@@ -19,6 +19,7 @@ from ._migrate_data import (
     rename_pipeline_var,
 )
 from ._migrate_multiscale import MULTISCALE_TYPES, finish_multiscale, migrate_multiscale_model
+from ._migrate_stylegan import is_stylegan, migrate_stylegan_model
 from ._migrate_translation import finish_translation, is_translation, migrate_translation_model
 
 __all__ = ['migrate_config', 'MigrationError', 'find_0x_markers', 'convert_pipeline']
@@ -53,7 +54,8 @@ _METRICS = {'FID': ('FrechetInceptionDistance', 'FID-Full', 'fid', 'less'),
             'IS': ('InceptionScore', 'IS', 'is', 'greater'),
             'MS_SSIM': ('MS_SSIM', 'ms-ssim', 'avg', 'greater'),
             'SWD': ('SWD', 'swd', 'avg', 'less'),
-            'PR': ('PrecisionAndRecall', 'PR', 'precision', 'greater')}
+            'PR': ('PrecisionAndRecall', 'PR', 'precision', 'greater'),
+            'PPL': ('PerceptualPathLength', 'ppl', 'ppl_score', 'less')}
 _DIFFUSION_MODELS = ('BasicGaussianDiffusion',)
 _DROPPED_HOOKS = ('PGGANFetchDataHook', 'PetrelUploadHook')
 
@@ -99,6 +101,8 @@ def migrate_config(cfg_dict: dict) -> tuple[dict, list[str]]:
     elif family in MULTISCALE_TYPES:  # PGGAN / SinGAN: schedules move from train_cfg to the model
         new['model'] = migrate_multiscale_model(old.pop('model'), old_train_cfg, old_test_cfg,
                                                 old, notes)
+    elif is_stylegan(old.get('model')):  # StyleGAN2/3: auxiliary losses -> loss_config
+        new['model'] = migrate_stylegan_model(old.pop('model'), old_train_cfg, old, notes)
     elif old.get('model'):
         new['model'] = _migrate_model(old.pop('model'), old_train_cfg, old_test_cfg, old, notes)
     migrate_data(old, new, notes, is_gan)
@@ -329,7 +333,9 @@ def _convert_metric(m: dict, sample_model: str | None, notes: list) -> dict:
     style = (m.get('inception_args') or {}).get('type')
     if style:
         out['inception_style'] = 'PyTorch' if style.lower() == 'pytorch' else style
-    for key in ('inception_pkl', 'image_shape', 'splits', 'resize'):
+    # the rest keep their 0.x names in 1.x (PR's k, PPL's space/sampling/crop/epsilon)
+    for key in ('inception_pkl', 'image_shape', 'splits', 'resize', 'k', 'space', 'sampling',
+                'crop', 'epsilon'):
         if m.get(key) is not None:
             out[key] = m[key]
     if 'use_pil_resize' in m:

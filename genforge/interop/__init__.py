@@ -4,5 +4,6 @@
 registers a reader when imported below.
 """
 from genforge.interop.formats import READERS, Imported, detect, register_reader
+from genforge.interop import basicsr  # noqa: F401
 
 __all__ = ['Imported', 'READERS', 'detect', 'register_reader']

@@ -10,8 +10,9 @@ order (the first reader that claims an object wins, so the most specific come fi
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 

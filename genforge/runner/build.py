@@ -14,8 +14,18 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from genforge.dist import get_rank, is_distributed
-from genforge.registry import DATA_SAMPLERS, DATASETS, EVALUATOR, FUNCTIONS, HOOKS, MODEL_WRAPPERS
+from genforge.dist import get_rank, is_distributed, is_main_process
+from genforge.registry import (
+    DATA_SAMPLERS,
+    DATASETS,
+    EVALUATOR,
+    FUNCTIONS,
+    HOOKS,
+    LOG_PROCESSORS,
+    MODEL_WRAPPERS,
+    MODELS,
+    VISUALIZERS,
+)
 
 from .speed import apply_model_options, convert_sync_batchnorm
 
@@ -310,3 +320,41 @@ def scale_lr(optim_wrapper: Any, auto_scale_lr: dict | None, batch: int) -> None
             group['lr'] *= ratio
     logger.info('auto_scale_lr: lr scaled by %.4f (batch %d / base %d)', ratio, batch,
                 auto_scale_lr['base_batch_size'])
+
+
+def build_model(model: nn.Module | dict, data_preprocessor: dict | None) -> nn.Module:
+    """The model from its config (``data_preprocessor`` given beside it goes inside)."""
+    if isinstance(model, dict):
+        model = dict(model)
+        if data_preprocessor is not None:
+            model.setdefault('data_preprocessor', data_preprocessor)
+        model = MODELS.build(model, key_path='model')
+    if not isinstance(model, nn.Module):
+        raise TypeError(f'model must be an nn.Module or a dict config, got {type(model).__name__}')
+    return model
+
+
+def build_visualizer(visualizer: Any, name: str, save_dir: str) -> Any:
+    """The run's Visualizer (LocalVisBackend by default); rank 0 alone gets backends."""
+    if visualizer is not None and not isinstance(visualizer, dict):
+        return visualizer
+    cfg = dict(visualizer or dict(type='Visualizer', vis_backends=[dict(type='LocalVisBackend')]))
+    cfg.setdefault('type', 'Visualizer')
+    # Visualizers are named singletons: one name per runner so runs never share one.
+    cfg.setdefault('name', name)
+    cfg.setdefault('save_dir', save_dir)
+    if not is_main_process():
+        cfg['vis_backends'] = []  # only rank 0 writes
+    if VISUALIZERS.get(cfg['type']) is None:
+        logger.warning('visualizer type %r is not available; scalars go to '
+                       'vis_data/scalars.json only', cfg['type'])
+        return None
+    return VISUALIZERS.build(cfg, key_path='visualizer')
+
+
+def build_log_processor(log_processor: Any) -> Any:
+    if log_processor is not None and not isinstance(log_processor, dict):
+        return log_processor
+    cfg = dict(log_processor or {})
+    cfg.setdefault('type', 'LogProcessor')
+    return LOG_PROCESSORS.build(cfg, key_path='log_processor')

@@ -105,11 +105,17 @@ class TrainDataIter:
             if skip == 0:
                 sampler_state['num_consumed'] = 0
             self.sampler.load_state_dict(sampler_state)
-            return _iter_keep_rng(self.dataloader)
+            return self._iter_resumed(self.dataloader, skip)
         if skip and getattr(self.dataloader, 'batch_sampler', None) is not None:
             logger.info('resuming mid-pass: skipping %d batches of indices', skip)
             return _iter_keep_rng(_loader_without_first(self.dataloader, skip))
-        return _iter_keep_rng(self.dataloader)
+        return self._iter_resumed(self.dataloader, skip)
+
+    @staticmethod
+    def _iter_resumed(loader, skip: int) -> Iterator:
+        # skip == 0: the uninterrupted run opened this pass after the checkpoint (a new epoch, a
+        # loader a hook switched to), drawing its base seed then, so the resumed run draws too
+        return _iter_keep_rng(loader) if skip else iter(loader)
 
     def epoch_batches(self, epoch: int) -> Iterator[tuple[int, Any]]:
         """``(batch_idx, batch)`` of one pass (epoch-based training)."""

@@ -89,10 +89,25 @@ class _TrainLoop(BaseLoop):
     def load_state_dict(self, state: dict) -> None:
         self.data_iter.load_state_dict(state)
 
-    def _decide_val_interval(self, progress: int) -> None:
+    @property
+    def max_epochs(self) -> int:
+        return self._max_epochs
+
+    @property
+    def max_iters(self) -> int:
+        return self._max_iters
+
+    def _validate_if_due(self, progress: int, end: int) -> bool:
+        """Run the val loop when ``progress`` (epochs or iterations done) hits the interval or the
+        end; dynamic intervals switch first. Returns whether it ran."""
         for milestone, interval in zip(self.dynamic_milestones, self.dynamic_intervals):
             if progress >= milestone:
                 self.val_interval = interval
+        if (self.runner.val_loop is None or progress < self.val_begin
+                or (progress % self.val_interval != 0 and progress != end)):
+            return False
+        self.runner.val_loop.run()
+        return True
 
     def run_iter(self, idx: int, data_batch: Any) -> None:
         runner = self.runner
@@ -134,22 +149,11 @@ class EpochBasedTrainLoop(_TrainLoop):
         self._max_epochs = _as_int(max_epochs, 'train_cfg.max_epochs')
         self._max_iters = self._max_epochs * len(self.dataloader)
 
-    @property
-    def max_epochs(self) -> int:
-        return self._max_epochs
-
-    @property
-    def max_iters(self) -> int:
-        return self._max_iters
-
     def run(self):
         self._start()
         while self._epoch < self._max_epochs and not self.stop_training:
             self.run_epoch()
-            self._decide_val_interval(self._epoch)
-            if (self.runner.val_loop is not None and self._epoch >= self.val_begin
-                    and (self._epoch % self.val_interval == 0 or self._epoch == self._max_epochs)):
-                self.runner.val_loop.run()
+            self._validate_if_due(self._epoch, self._max_epochs)
         self._finish()
         return self.runner.model
 
@@ -178,14 +182,6 @@ class IterBasedTrainLoop(_TrainLoop):
         self._max_iters = _as_int(max_iters, 'train_cfg.max_iters')
         self._max_epochs = 1
 
-    @property
-    def max_epochs(self) -> int:
-        return self._max_epochs
-
-    @property
-    def max_iters(self) -> int:
-        return self._max_iters
-
     def run(self):
         self._start()
         # One "epoch" wraps the whole run, as in MMEngine (epoch hooks fire once).
@@ -194,10 +190,7 @@ class IterBasedTrainLoop(_TrainLoop):
         while self._iter < self._max_iters and not self.stop_training:
             data_batch = self.data_iter.next_batch()
             self.run_iter(self._iter, data_batch)
-            self._decide_val_interval(self._iter)
-            if (self.runner.val_loop is not None and self._iter >= self.val_begin
-                    and (self._iter % self.val_interval == 0 or self._iter == self._max_iters)):
-                self.runner.val_loop.run()
+            if self._validate_if_due(self._iter, self._max_iters):
                 self.runner.model.train()
         self.runner.call_hook('after_train_epoch')
         self._finish()

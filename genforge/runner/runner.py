@@ -25,13 +25,11 @@ from genforge.dist import (
 from genforge.hooks.hook import Hook, get_priority
 from genforge.message_hub import MessageHub
 from genforge.models.wrappers import unwrap_model
-from genforge.registry import LOOPS, MODELS, VISUALIZERS, import_custom_modules
+from genforge.registry import LOOPS, import_custom_modules
 
 from . import build as _build
 from .checkpoint_manager import CheckpointManager
-from .resume import (
-    check_fresh_start,
-)
+from .resume import check_fresh_start
 from .speed import broadcast_model_state
 from .utils import (
     atomic_write_text,
@@ -92,11 +90,16 @@ class Runner:
         self._log_level = log_level
         self._log_handlers: list = []
         self.message_hub = MessageHub.get_instance(f'{self._experiment_name}-{id(self)}')
-        self.visualizer = self._build_visualizer(visualizer)
-        self.log_processor = self._build_log_processor(log_processor)
+        self.visualizer = _build.build_visualizer(
+            visualizer, name=f'{self._experiment_name}-{id(self):x}',
+            save_dir=os.path.join(self._log_dir, 'vis_data'))
+        # Unless set, the log processor's by_epoch follows the train loop (decided in train()).
+        self._log_by_epoch_given = ('by_epoch' in log_processor if isinstance(log_processor, dict)
+                                    else log_processor is not None)
+        self.log_processor = _build.build_log_processor(log_processor)
         self.default_scope = default_scope
         self.checkpoints = CheckpointManager(self, load_from=load_from, resume=resume)
-        self.model = _build.wrap_model(self._build_model(model, data_preprocessor), self.cfg,
+        self.model = _build.wrap_model(_build.build_model(model, data_preprocessor), self.cfg,
                                        model_wrapper_cfg, optim_wrapper)
         self._train_dataloader, self._val_dataloader = train_dataloader, val_dataloader
         self._test_dataloader = test_dataloader
@@ -134,43 +137,6 @@ class Runner:
             init_dist(self._launcher, **dist_cfg)
         elif is_distributed():
             self._launcher = 'pytorch'
-
-    def _build_visualizer(self, visualizer):
-        if visualizer is not None and not isinstance(visualizer, dict):
-            return visualizer
-        cfg = dict(visualizer or dict(type='Visualizer',
-                                      vis_backends=[dict(type='LocalVisBackend')]))
-        cfg.setdefault('type', 'Visualizer')
-        # Visualizers are named singletons: one name per runner so runs never share one.
-        cfg.setdefault('name', f'{self._experiment_name}-{id(self):x}')
-        cfg.setdefault('save_dir', os.path.join(self._log_dir, 'vis_data'))
-        if not is_main_process():
-            cfg['vis_backends'] = []  # only rank 0 writes
-        if VISUALIZERS.get(cfg['type']) is None:
-            logger.warning('visualizer type %r is not available; scalars go to '
-                           'vis_data/scalars.json only', cfg['type'])
-            return None
-        return VISUALIZERS.build(cfg, key_path='visualizer')
-
-    def _build_log_processor(self, log_processor):
-        if log_processor is not None and not isinstance(log_processor, dict):
-            return log_processor
-        cfg = dict(log_processor or {})
-        cfg.setdefault('type', 'LogProcessor')
-        # Unless set, by_epoch follows the train loop (decided in train()).
-        self._log_by_epoch_given = 'by_epoch' in cfg
-        from genforge.registry import LOG_PROCESSORS
-        return LOG_PROCESSORS.build(cfg, key_path='log_processor')
-
-    def _build_model(self, model, data_preprocessor: dict | None) -> nn.Module:
-        if isinstance(model, dict):
-            model = dict(model)
-            if data_preprocessor is not None:
-                model.setdefault('data_preprocessor', data_preprocessor)
-            model = MODELS.build(model, key_path='model')
-        if not isinstance(model, nn.Module):
-            raise TypeError(f'model must be an nn.Module or a dict config, got {type(model).__name__}')
-        return model
 
     def _dump_config(self) -> None:
         if self.cfg is None or not is_main_process():

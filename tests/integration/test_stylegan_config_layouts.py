@@ -1,5 +1,6 @@
-"""Each shipped StyleGAN2/StyleGAN3 config builds a model whose whole state_dict (networks, EMA,
-ADA buffers, mean_path_length) has MMagic 1.2's keys, order and shapes for the same config."""
+"""Each shipped StyleGAN1/2/3 config builds a model whose whole state_dict (networks, EMA, ADA
+buffers, mean_path_length, the progressive schedule's buffers) has MMagic 1.2's keys, order and
+shapes for the same config."""
 from __future__ import annotations
 
 import json
@@ -14,11 +15,12 @@ from genforge.registry import MODELS
 
 ROOT = Path(__file__).resolve().parents[2]
 REF = ROOT / 'tests' / 'data' / 'state_dicts' / 'mmagic'
-CONFIGS = sorted(p for d in ('styleganv2', 'styleganv3') for p in (ROOT / 'configs' / d).glob('*.py'))
+FAMILIES = ('styleganv1', 'styleganv2', 'styleganv3')
+CONFIGS = sorted(p for d in FAMILIES for p in (ROOT / 'configs' / d).glob('*.py'))
 
 
 def test_every_reference_layout_has_a_config():
-    refs = {f'{p.parent.name}/{p.stem}' for d in ('styleganv2', 'styleganv3')
+    refs = {f'{p.parent.name}/{p.stem}' for d in FAMILIES
             for p in (REF / d).glob('*.json')}
     assert refs == {f'{p.parent.name}/{p.stem}' for p in CONFIGS}
 

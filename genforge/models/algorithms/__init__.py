@@ -15,6 +15,7 @@ from .image_classifier import *  # noqa: F401,F403
 from .base_selfsup import *  # noqa: F401,F403
 from .mae import *  # noqa: F401,F403
 from .pggan import *  # noqa: F401,F403
+from .stylegan1 import *  # noqa: F401,F403
 from .singan import *  # noqa: F401,F403
 from .pe_singan import *  # noqa: F401,F403
 from .stylegan2 import *  # noqa: F401,F403

@@ -67,8 +67,7 @@ class ProgressiveGrowingGAN(BaseGAN):
                  ema_config: dict | None = None):
         super().__init__(generator, discriminator, data_preprocessor, 1, 1, noise_size,
                          ema_config)
-        max_scale = min(self.generator.out_scale, self.discriminator.in_scale)
-        self.scales, self.nkimgs = _parse_schedule(nkimgs_per_scale, max_scale)
+        self.scales, self.nkimgs = _parse_schedule(nkimgs_per_scale, self.network_max_scale())
         self.cum_nkimgs = np.cumsum(self.nkimgs)
         self.transition_kimgs = transition_kimgs
         self.prev_stage = prev_stage  # MMagic argument; stages are derived from shown_nkimg
@@ -82,6 +81,11 @@ class ProgressiveGrowingGAN(BaseGAN):
                                                              dtype=torch.int32))
 
     # -- schedule -------------------------------------------------------------------------
+    def network_max_scale(self) -> int:
+        """The largest resolution both networks can produce / judge (subclasses with other
+        networks override this)."""
+        return min(self.generator.out_scale, self.discriminator.in_scale)
+
     def stage_of(self, shown_nkimg: float) -> int:
         """Index of the resolution trained after ``shown_nkimg`` thousand images."""
         return int(min(np.sum(self.cum_nkimgs <= shown_nkimg), len(self.scales) - 1))
@@ -111,8 +115,9 @@ class ProgressiveGrowingGAN(BaseGAN):
         if tuple(imgs.shape[-2:]) == size:
             return imgs
         if imgs.shape[-2] < size[0] or imgs.shape[-1] < size[1]:
-            raise ValueError(f'PGGAN: real images {tuple(imgs.shape[-2:])} are smaller than the '
-                             f'current scale {size}; serve larger images (data_roots)')
+            raise ValueError(f'{type(self).__name__}: real images {tuple(imgs.shape[-2:])} are '
+                             f'smaller than the current scale {size}; serve larger images '
+                             f'(train_dataloader.dataset.data_roots)')
         return F.interpolate(imgs, size=size, **self.interp_real)
 
     def generate(self, num_batches: int, labels: Any = None) -> tuple[Tensor, None]:

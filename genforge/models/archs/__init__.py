@@ -6,6 +6,7 @@ from .srcnn import *  # noqa: F401,F403
 from .msrresnet import *  # noqa: F401,F403
 from .edsr import *  # noqa: F401,F403
 from .rrdbnet import *  # noqa: F401,F403
+from .srvgg import *  # noqa: F401,F403
 from .rdn import *  # noqa: F401,F403
 from .modified_vgg import *  # noqa: F401,F403
 from .sngan_proj import *  # noqa: F401,F403

@@ -42,6 +42,8 @@ class EDSRNet(BaseModule):
         res_scale (float): residual scaling in each block. Default: 1.
         rgb_mean (list[float]): Default: DIV2K's [0.4488, 0.4371, 0.4040].
         rgb_std (list[float]): Default: [1.0, 1.0, 1.0].
+        img_range (float): the normalised input is multiplied by this and the output divided
+            by it: BasicSR's EDSR uses 255 (``(x - mean) * 255``). Default: 1 (MMagic).
 
     Example: dict(type='EDSRNet', in_channels=3, out_channels=3, mid_channels=64,
                   num_blocks=16, upscale_factor=4, res_scale=1)
@@ -50,13 +52,15 @@ class EDSRNet(BaseModule):
     def __init__(self, in_channels: int, out_channels: int, mid_channels: int = 64,
                  num_blocks: int = 16, upscale_factor: int = 4, res_scale: float = 1,
                  rgb_mean: list | tuple = (0.4488, 0.4371, 0.4040),
-                 rgb_std: list | tuple = (1.0, 1.0, 1.0), init_cfg: dict | None = None):
+                 rgb_std: list | tuple = (1.0, 1.0, 1.0), img_range: float = 1.,
+                 init_cfg: dict | None = None):
         super().__init__(init_cfg=init_cfg)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.mid_channels = mid_channels
         self.num_blocks = num_blocks
         self.upscale_factor = upscale_factor
+        self.img_range = img_range
         # Non-persistent: they follow .to(device) but stay out of the state_dict, as in MMagic.
         self.register_buffer('mean', torch.tensor(list(rgb_mean)).view(1, -1, 1, 1), False)
         self.register_buffer('std', torch.tensor(list(rgb_std)).view(1, -1, 1, 1), False)
@@ -70,8 +74,8 @@ class EDSRNet(BaseModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (N, C, H, W) in [0, 1] -> (N, C_out, H*s, W*s)."""
         mean, std = self.mean.to(x), self.std.to(x)
-        x = (x - mean) / std
+        x = (x - mean) / std * self.img_range
         x = self.conv_first(x)
         res = self.conv_after_body(self.body(x)) + x
         x = self.conv_last(self.upsample(res))
-        return x * std + mean
+        return x / self.img_range * std + mean

@@ -23,6 +23,8 @@ class MSRResNet(BaseModule):
         mid_channels (int): feature channels. Default: 64.
         num_blocks (int): residual blocks. Default: 16.
         upscale_factor (int): 2, 3 or 4. Default: 4.
+        lrelu_after_upsample (bool): apply LeakyReLU(0.1) after each pixel shuffle, as
+            BasicSR's MSRResNet does (MMagic's does not). Default: False (MMagic).
 
     Example: dict(type='MSRResNet', in_channels=3, out_channels=3, mid_channels=64,
                   num_blocks=16, upscale_factor=4)
@@ -31,13 +33,15 @@ class MSRResNet(BaseModule):
     _supported_upscale_factors = [2, 3, 4]
 
     def __init__(self, in_channels: int, out_channels: int, mid_channels: int = 64,
-                 num_blocks: int = 16, upscale_factor: int = 4, init_cfg: dict | None = None):
+                 num_blocks: int = 16, upscale_factor: int = 4,
+                 lrelu_after_upsample: bool = False, init_cfg: dict | None = None):
         super().__init__(init_cfg=init_cfg)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.mid_channels = mid_channels
         self.num_blocks = num_blocks
         self.upscale_factor = upscale_factor
+        self.lrelu_after_upsample = lrelu_after_upsample
         if upscale_factor not in self._supported_upscale_factors:
             raise ValueError(f'MSRResNet: upscale_factor={upscale_factor} is not supported; use '
                              f'one of {self._supported_upscale_factors}')
@@ -65,12 +69,15 @@ class MSRResNet(BaseModule):
             for m in [self.conv_first, self.conv_hr, self.conv_last]:
                 default_init_weights(m, 0.1)
 
+    def _upsample_act(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lrelu(x) if self.lrelu_after_upsample else x
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (N, C, H, W) -> (N, C_out, H*s, W*s)."""
         feat = self.lrelu(self.conv_first(x))
         out = self.trunk_net(feat)
-        out = self.upsample1(out)
+        out = self._upsample_act(self.upsample1(out))
         if self.upscale_factor == 4:
-            out = self.upsample2(out)
+            out = self._upsample_act(self.upsample2(out))
         out = self.conv_last(self.lrelu(self.conv_hr(out)))
         return out + self.img_upsampler(x)

@@ -17,6 +17,7 @@ NETS = [
          num_layers=2, channel_growth=2, upscale_factor=2),
     dict(type='RRDBNet', in_channels=3, out_channels=3, mid_channels=4, num_blocks=1,
          growth_channels=2, upscale_factor=2),
+    dict(type='SRVGGNetCompact', num_in_ch=3, num_out_ch=3, num_feat=4, num_conv=2, upscale=2),
 ]
 
 
