@@ -32,7 +32,8 @@ def add_parser(subparsers) -> None:
                    help='truncation psi of style-based generators, e.g. 0.7 (default: none)')
     p.add_argument('--batch-size', type=int, default=16)
     p.add_argument('--size', type=_parse_size, default=None, metavar='HxW',
-                   help='output size for models that generate at any size (SinGAN), e.g. 48x96')
+                   help='output size for models that generate at several sizes (SinGAN, MS-PIE), '
+                        'e.g. 48x96')
     p.add_argument('--device', default='cpu', help='cpu or cuda[:N]')
     p.add_argument('--steps', default=None,
                    help='diffusion models: respaced sampling chain, e.g. 50 or ddim25 '
@@ -114,7 +115,7 @@ def generate(model, num: int, sample_model: str, label: int | None, batch_size: 
     if size is not None and not getattr(model, 'supports_output_size', False):
         from genforge.cli import CLIError
         raise CLIError(f'--size: {type(model).__name__} generates at its trained size only '
-                       f'(--size is for SinGAN-style models)')
+                       f'(--size is for SinGAN and MS-PIE models)')
     if label is not None and not 0 <= label < model.num_classes:
         from genforge.cli import CLIError
         raise CLIError(f'--label {label}: {type(model).__name__} has {model.num_classes} classes '

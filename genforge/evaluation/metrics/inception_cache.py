@@ -156,6 +156,9 @@ class InceptionGenMetric(GenerativeMetric):
                  sample_kwargs: dict | None = None):
         super().__init__(fake_nums, real_nums, fake_key, real_key, need_cond_input,
                          sample_model, collect_device, prefix, sample_kwargs)
+        # MMagic's MS-PIE configs write 'pytorch' (MMagic reads every non-'StyleGAN' as PyTorch)
+        inception_style = {'pytorch': 'PyTorch', 'stylegan': 'StyleGAN'}.get(
+            str(inception_style).lower(), inception_style)
         self.inception_style = inception_style
         self.inception_path = inception_path
         self.inception_pkl = inception_pkl

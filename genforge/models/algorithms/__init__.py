@@ -19,6 +19,7 @@ from .stylegan1 import *  # noqa: F401,F403
 from .singan import *  # noqa: F401,F403
 from .pe_singan import *  # noqa: F401,F403
 from .stylegan2 import *  # noqa: F401,F403
+from .mspie_stylegan2 import *  # noqa: F401,F403
 from .stylegan3 import *  # noqa: F401,F403
 from .diffusion_schedule import *  # noqa: F401,F403
 from .basic_gaussian_diffusion import *  # noqa: F401,F403

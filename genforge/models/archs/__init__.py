@@ -23,6 +23,7 @@ from .pe_singan import *  # noqa: F401,F403
 from .stylegan_utils import *  # noqa: F401,F403
 from .stylegan2 import *  # noqa: F401,F403
 from .stylegan2_ada import *  # noqa: F401,F403
+from .mspie_stylegan2 import *  # noqa: F401,F403
 from .stylegan1 import *  # noqa: F401,F403
 from .stylegan3 import *  # noqa: F401,F403
 from .denoising_unet import *  # noqa: F401,F403

@@ -17,6 +17,7 @@ from .bias_act import *  # noqa: F401,F403
 from .modulated_conv import *  # noqa: F401,F403
 from .stylegan2_blocks import *  # noqa: F401,F403
 from .stylegan2_modulated import *  # noqa: F401,F403
+from .mspie_modulated import *  # noqa: F401,F403
 from .ada_augment import *  # noqa: F401,F403
 from .stylegan1_blocks import *  # noqa: F401,F403
 from .filtered_lrelu import *  # noqa: F401,F403

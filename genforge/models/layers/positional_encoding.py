@@ -49,7 +49,9 @@ class SinusoidalPositionalEmbedding(nn.Module):
         self.embedding_dim, self.padding_idx = embedding_dim, padding_idx
         self.div_half_dim, self.center_shift = div_half_dim, center_shift
         self.weights = sinusoidal_table(init_size, embedding_dim, padding_idx, div_half_dim)
-        self.register_buffer('_float_tensor', torch.FloatTensor(1))
+        # only carries dtype and device; zeros (not FloatTensor(1)'s uninitialised memory) so
+        # that checkpoints are deterministic
+        self.register_buffer('_float_tensor', torch.zeros(1))
         self.max_positions = int(1e5)
 
     def forward(self, input: torch.Tensor, **kwargs) -> torch.Tensor:  # noqa: A002

@@ -80,21 +80,25 @@ class ModulatedConv2d(nn.Module):
 class ModulatedStyleConv(nn.Module):
     """ModulatedConv2d + noise injection + bias leaky ReLU (clamped in fp16 blocks).
 
-    Shapes: (N, I, H, W) -> (N, O, H or 2H, W or 2W).
+    Shapes: (N, I, H, W) -> (N, O, H or 2H, W or 2W). ``conv_kwargs`` go to ``conv_cls``.
     """
+
+    # a subclass swaps the conv (MS-PIE's ModulatedPEConv2d) and keeps the rest of the block
+    conv_cls: type[nn.Module] = ModulatedConv2d
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int,
                  style_channels: int, upsample: bool = False,
                  blur_kernel: Sequence[int] = [1, 3, 3, 1], demodulate: bool = True,
                  style_mod_cfg: dict | None = dict(bias_init=1.), style_bias: float = 0.,
-                 fp16_enabled: bool = False, conv_clamp: float = 256):
+                 fp16_enabled: bool = False, conv_clamp: float = 256, **conv_kwargs):
         super().__init__()
         self.fp16_enabled = fp16_enabled
         self.conv_clamp = float(conv_clamp)
-        self.conv = ModulatedConv2d(in_channels, out_channels, kernel_size, style_channels,
-                                    demodulate=demodulate, upsample=upsample,
-                                    blur_kernel=blur_kernel, style_mod_cfg=style_mod_cfg,
-                                    style_bias=style_bias, fp16_enabled=fp16_enabled)
+        self.conv = self.conv_cls(in_channels, out_channels, kernel_size, style_channels,
+                                  demodulate=demodulate, upsample=upsample,
+                                  blur_kernel=blur_kernel, style_mod_cfg=style_mod_cfg,
+                                  style_bias=style_bias, fp16_enabled=fp16_enabled,
+                                  **conv_kwargs)
         self.noise_injector = NoiseInjection()
         self.activate = FusedBiasLeakyReLU(out_channels)
 

@@ -181,6 +181,15 @@ def test_real_key_missing_names_the_key(weights):
         fid.prepare(_Model(), DataLoader(_Imgs(n=2), batch_size=2, collate_fn=pseudo_collate))
 
 
+def test_mmagic_lowercase_inception_style_is_pytorch(weights):
+    # MMagic's MS-PIE configs write inception_style='pytorch'; MMagic reads it as PyTorch
+    path, _ = weights
+    fid = FrechetInceptionDistance(fake_nums=2, inception_style='pytorch', inception_path=path)
+    assert fid.inception_style == 'PyTorch' and fid.resize_desc == 'tf-bilinear'
+    with pytest.raises(ValueError, match="inception_style='tf' is not supported"):
+        FrechetInceptionDistance(fake_nums=2, inception_style='tf', inception_path=path)
+
+
 def test_fid_stats_cli_writes_stats_of_the_folder(weights, tmp_path):
     from PIL import Image
 
