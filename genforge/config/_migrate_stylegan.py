@@ -7,7 +7,9 @@ norm_mode)`` and ``gen_auxiliary_loss=GeneratorPathRegularizer(loss_weight, inte
 pl_batch_shrink)``. 1.x ``StyleGAN2`` / ``StyleGAN3`` build them in and take the numbers as
 ``loss_config`` (``r1_loss_weight``, ``r1_interval``, ``norm_mode``, ``g_reg_weight``,
 ``g_reg_interval``, ``pl_batch_shrink``). ``ADAStyleGAN2Discriminator(data_aug=...)`` keeps its
-spelling.
+spelling. MS-PIE's 0.x ``MSPIEStyleGAN2`` (same losses) read its multi-scale schedule from
+``train_cfg`` (``num_upblocks``, ``multi_input_scales``, ``multi_scale_probability``); 1.x takes it
+as ``model.train_settings``.
 """
 from __future__ import annotations
 
@@ -17,14 +19,19 @@ __all__ = ['STYLEGAN_GENERATORS', 'is_stylegan', 'migrate_stylegan_model']
 
 # 0.x generator -> 1.x algorithm
 STYLEGAN_GENERATORS = {'StyleGANv2Generator': 'StyleGAN2', 'StyleGANv3Generator': 'StyleGAN3'}
+_MSPIE_KEYS = ('num_upblocks', 'multi_input_scales', 'multi_scale_probability')
 _ADA_ARGS = ('type', 'aug_pipeline', 'update_interval', 'augment_initial_p', 'ada_target',
              'ada_kimg')
 _PL_DECAY = 0.01  # 1.x's fixed running-mean decay of the path length
 
 
 def is_stylegan(model: Any) -> bool:
-    """A 0.x GAN whose generator is StyleGAN2's or StyleGAN3's."""
-    return (isinstance(model, dict) and model.get('type') == 'StaticUnconditionalGAN'
+    """A 0.x GAN whose generator is StyleGAN2's or StyleGAN3's, or MS-PIE's StyleGAN2."""
+    if not isinstance(model, dict):
+        return False
+    if model.get('type') == 'MSPIEStyleGAN2':
+        return True
+    return (model.get('type') == 'StaticUnconditionalGAN'
             and (model.get('generator') or {}).get('type') in STYLEGAN_GENERATORS)
 
 
@@ -106,12 +113,16 @@ def migrate_stylegan_model(model: dict, train_cfg: dict, old: dict, notes: list)
     """The 1.x ``StyleGAN2`` / ``StyleGAN3`` model dict of a 0.x StaticUnconditionalGAN."""
     from .migrate import _ema_from_hooks, _steps_from_train_cfg
     model = dict(model)
-    model.pop('type')
+    old_type = model.pop('type')
     generator = model.pop('generator')
-    algo = STYLEGAN_GENERATORS[generator['type']]
+    algo = old_type if old_type == 'MSPIEStyleGAN2' else STYLEGAN_GENERATORS[generator['type']]
     new: dict[str, Any] = dict(type=algo, data_preprocessor=dict(type='DataPreprocessor'),
                                generator=generator)
-    notes.append(f"model.type 'StaticUnconditionalGAN' -> {algo!r} (from the generator type)")
+    if old_type == 'MSPIEStyleGAN2':
+        new['train_settings'] = {k: train_cfg[k] for k in _MSPIE_KEYS if k in train_cfg}
+        notes.append(f"train_cfg {', '.join(new['train_settings'])} -> model.train_settings")
+    else:
+        notes.append(f"model.type 'StaticUnconditionalGAN' -> {algo!r} (from the generator type)")
     new['discriminator'] = _discriminator(model.pop('discriminator'), notes)
     gan_type = (model.pop('gan_loss', None) or {}).get('gan_type', 'wgan-logistic-ns')
     if gan_type != 'wgan-logistic-ns':

@@ -289,3 +289,30 @@ def test_pr_and_ppl_metrics_keep_their_arguments():
              sample_model='ema'),
         dict(type='PerceptualPathLength', prefix='ppl', fake_nums=50000, space='W',
              sampling='end', sample_model='ema')]
+
+
+MSPIE_0X = """
+    _base_ = ['stylegan2.py']
+    model = dict(
+        type='MSPIEStyleGAN2',
+        generator=dict(type='MSStyleGANv2Generator', head_pos_encoding=dict(type='CSG'),
+                       deconv2conv=True, up_after_conv=True, head_pos_size=(4, 4),
+                       up_config=dict(scale_factor=2, mode='bilinear', align_corners=True),
+                       out_size=16),
+        discriminator=dict(type='MSStyleGAN2Discriminator', in_size=16,
+                           with_adaptive_pool=True))
+    train_cfg = dict(num_upblocks=2, multi_input_scales=[0, 2],
+                     multi_scale_probability=[0.5, 0.5])
+"""
+
+
+def test_mspie_0x_config_moves_its_schedule_to_train_settings_and_trains(tmp_path):
+    cfg, runner = _migrate_and_train(tmp_path, {'stylegan2.py': STYLEGAN2_0X,
+                                                'old.py': MSPIE_0X}, iters=2)
+    model = cfg.model
+    assert model.type == 'MSPIEStyleGAN2'
+    assert model.train_settings == dict(num_upblocks=2, multi_input_scales=[0, 2],
+                                        multi_scale_probability=[0.5, 0.5])
+    assert model.generator.type == 'MSStyleGANv2Generator'
+    assert model.loss_config.r1_interval == 2 and model.loss_config.g_reg_interval == 2
+    assert 'ema_config' in model
