@@ -1,77 +1,248 @@
-"""Blocks of README.md and docs/*.md marked ``<!-- runnable -->`` run as written (tiny sizes).
+"""Every bash and python block of README.md and docs/*.md runs as written (tiny sizes).
 
-Markers, on the line before a fence:
-- ``<!-- runnable: file=NAME -->`` + a python block: the block is written to NAME (a config);
-- ``<!-- runnable -->`` + a python block: the block is executed;
-- ``<!-- runnable -->`` + a bash block: every ``genforge ...`` line runs through the CLI.
-Every block of one page runs in order in one folder that holds ``configs/`` (a link to the
-checkout's) and ``my_images/`` (8 PNGs). To keep the run short, the test (not the doc) sets
-``max_iters`` to 2, the checkpoint names to ``iter_2.pth`` and small batches.
+A block is skipped only when the line before its fence says why:
+``<!-- not-runnable: REASON -->`` (a placeholder path, a download, a GPU, a multi-process launch).
+``<!-- runnable: file=NAME -->`` before a python block writes the block to NAME (a config file or
+a module) instead of executing it.
+
+Python blocks of one page run in order in one namespace (a later block uses what an earlier one
+defined). In bash blocks every ``genforge ...`` line runs through the CLI in-process, ``NAME="..."``
+lines set a variable that later lines use as ``$NAME``, and a command followed by a comment
+``# error: ...`` must fail (exit code != 0); any other command means the block must be marked.
+
+Each page runs in its own folder that holds ``configs/`` (links to the checkout's), ``my_images/``
+(8 PNGs, also as ``data/my_images``) and the small data sets the pages name (``data/facades``,
+``data/horse2zebra``, ``data/my_pairs``, ``data/singan/fish-crop.png`` / ``.jpg``,
+``my_photo.jpg``). To keep the run short the test, not the doc, skips validation, caps
+``max_iters`` (a value above 8 becomes 2, as does ``iter_N.pth`` in commands and python blocks),
+adds ``train_cfg.max_iters=2`` where a train command sets none, and uses small batches without
+workers.
 """
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+import genforge.registry as registry_module
 from genforge.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / 'README.md', *sorted((ROOT / 'docs').glob('*.md'))]
-MARK = re.compile(r'<!-- runnable(?::\s*file=(\S+))?\s*-->\n```(\w+)\n(.*?)```', re.S)
+FENCE = re.compile(r'^```(\w*)\s*$')
+MARK = re.compile(r'<!--\s*(not-runnable|runnable)\s*(?::\s*(.*?))?\s*-->')
+RUN_LANGS = {'bash', 'sh', 'shell', 'python', 'py'}
 TINY = ['train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
         'train_dataloader.persistent_workers=False', 'val_dataloader=None', 'val_cfg=None',
         'val_evaluator=None']
+CAP = 8  # max_iters above this becomes 2 (iter_N.pth alike)
 
 
-def runnable_blocks(page: Path) -> list[tuple[str | None, str, str]]:
-    return MARK.findall(page.read_text())
+class Block:
+    def __init__(self, page: Path, line: int, lang: str, code: str, mark: str | None,
+                 arg: str | None) -> None:
+        self.page, self.line, self.lang, self.code = page, line, lang, code
+        self.skip_reason = arg if mark == 'not-runnable' else None
+        self.file = arg[5:] if mark == 'runnable' and arg and arg.startswith('file=') else None
+        self.skipped = mark == 'not-runnable'
+
+    @property
+    def where(self) -> str:
+        return f'{self.page.name}:{self.line}'
+
+
+def page_blocks(page: Path) -> list[Block]:
+    """The fenced blocks of ``page`` in the languages that run, with the marker before each."""
+    lines = page.read_text().splitlines()
+    blocks, i = [], 0
+    while i < len(lines):
+        fence = FENCE.match(lines[i])
+        if not fence:
+            i += 1
+            continue
+        end = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == '```'), None)
+        assert end is not None, f'{page.name}:{i + 1}: a fence that is never closed'
+        lang = fence.group(1)
+        if lang in RUN_LANGS:
+            mark = MARK.fullmatch(lines[i - 1].strip()) if i else None
+            blocks.append(Block(page, i + 1, 'python' if lang.startswith('py') else 'bash',
+                                '\n'.join(lines[i + 1:end]) + '\n',
+                                mark.group(1) if mark else None, mark.group(2) if mark else None))
+        i = end + 1
+    return blocks
+
+
+def _capped(match: re.Match) -> str:
+    n = int(match.group(2))
+    return f'{match.group(1)}{2 if n > CAP else n}{match.group(3)}'
 
 
 def tiny_command(line: str) -> list[str]:
-    line = re.sub(r'max_iters=\d+', 'max_iters=2', line)
-    line = re.sub(r'iter_\d+\.pth', 'iter_2.pth', line)
+    line = re.sub(r'(max_iters=)(\d+)()', _capped, line)
+    line = re.sub(r'(iter_)(\d+)(\.pth)', _capped, line)
     argv = shlex.split(line)[1:]
-    if argv[0] == 'train':
+    if argv and argv[0] == 'train':
+        extra = TINY + ([] if 'max_iters=' in line else ['train_cfg.max_iters=2'])
         if '--cfg-options' in argv:
             at = argv.index('--cfg-options') + 1
-            argv[at:at] = TINY
+            argv[at:at] = extra
         else:
-            argv += ['--cfg-options', *TINY]
+            argv += ['--cfg-options', *extra]
     return argv
 
 
-def _commands(block: str) -> list[str]:
-    text = block.replace('\\\n', ' ')
-    return [ln.split(' #')[0].strip() for ln in text.splitlines()
-            if ln.strip().startswith('genforge ')]
+def bash_steps(block: Block) -> list[tuple[str, bool]]:
+    """(command, must_fail) for each command of a bash block; variables set on the way."""
+    lines = block.code.replace('\\\n', ' ').splitlines()
+    steps: list[tuple[str, bool]] = []
+    for k, raw in enumerate(lines):
+        line = raw.strip()
+        if not line or line.startswith('#'):
+            continue
+        line = line.split(' #')[0].strip()
+        assign = re.fullmatch(r'([A-Za-z_]\w*)=(.*)', line)
+        if assign:
+            os.environ[assign.group(1)] = ' '.join(' '.join(shlex.split(assign.group(2))).split())
+            continue
+        assert line.startswith('genforge '), (
+            f'{block.where}: {line!r} is not a genforge command; mark the block '
+            f'<!-- not-runnable: why --> or change it')
+        comment = next((ln.strip() for ln in lines[k + 1:] if ln.strip()), '')
+        must_fail = bool(re.match(r'#\s*error:', comment))
+        steps.append((os.path.expandvars(line), must_fail))
+    return steps
 
 
-@pytest.mark.parametrize('page', [p for p in PAGES if runnable_blocks(p)],
-                         ids=lambda p: p.name)
-def test_runnable_blocks_run(page, tmp_path, monkeypatch):
-    (tmp_path / 'configs').symlink_to(ROOT / 'configs')
-    imgs = tmp_path / 'my_images'
-    imgs.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(8):
-        Image.fromarray(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)).save(imgs / f'{i}.png')
+def _images(folder: Path, n: int, size: tuple[int, int], seed: int, ext: str = 'png') -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 255, (*size, 3), dtype=np.uint8)).save(folder / f'{i}.{ext}')
+
+
+def make_workspace(tmp: Path) -> None:
+    """The folder a reader has: a checkout's configs and a few images of their own."""
+    (tmp / 'configs').mkdir()
+    for entry in (ROOT / 'configs').iterdir():  # links, so a doc's configs/mygan/ stays here
+        (tmp / 'configs' / entry.name).symlink_to(entry)
+    _images(tmp / 'my_images', 8, (40, 48), 0)
+    (tmp / 'data').mkdir()
+    (tmp / 'data' / 'my_images').symlink_to(tmp / 'my_images')
+    for name in ('facades', 'my_pairs'):  # Pix2Pix: A|B side by side
+        for split in ('train', 'test'):
+            _images(tmp / 'data' / name / split, 2, (32, 64), 1)
+    for split in ('trainA', 'trainB', 'testA', 'testB'):
+        _images(tmp / 'data' / 'horse2zebra' / split, 2, (32, 32), 2)
+    _images(tmp / 'data' / 'singan', 1, (48, 64), 3)
+    (tmp / 'data' / 'singan' / '0.png').rename(tmp / 'data' / 'singan' / 'fish-crop.png')
+    # the .jpg of MMagic's singan-csg config: big enough for its 10 scales
+    _images(tmp / 'data' / 'singan', 1, (260, 300), 5, 'jpg')
+    (tmp / 'data' / 'singan' / '0.jpg').rename(tmp / 'data' / 'singan' / 'fish-crop.jpg')
+    _images(tmp, 1, (100, 150), 4, 'jpg')
+    (tmp / '0.jpg').rename(tmp / 'my_photo.jpg')
+
+
+@pytest.fixture
+def clean_state(monkeypatch, tmp_path):
+    """Registries, sys.path and imported doc modules as they were, after the page ran."""
+    registries = [r for r in vars(registry_module).values()
+                  if isinstance(r, registry_module.Registry)]
+    saved = [(r, dict(r.module_dict)) for r in registries]
+    modules = set(sys.modules)
+    monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.chdir(tmp_path)
-    for name, lang, code in runnable_blocks(page):
-        if name:
-            (tmp_path / name).write_text(code)
-        elif lang == 'python':
-            exec(compile(code, str(page), 'exec'), {})  # noqa: S102 - our own documentation
-        elif lang == 'bash':
-            for line in _commands(code):
-                assert main(tiny_command(line)) == 0, f'{page.name}: {line}'
+    env = dict(os.environ)
+    yield
+    for reg, table in saved:
+        reg.module_dict.clear()
+        reg.module_dict.update(table)
+    for name in set(sys.modules) - modules:
+        if getattr(sys.modules[name], '__file__', '') and \
+                str(tmp_path) in str(sys.modules[name].__file__):
+            del sys.modules[name]
+    os.environ.clear()
+    os.environ.update(env)
+
+
+def _exit_code(argv: list[str]) -> int:
+    try:
+        return main(argv)
+    except SystemExit as exc:  # argparse's usage errors
+        return exc.code
+
+
+def run_page(page: Path, tmp: Path) -> None:
+    namespace: dict = {'__name__': '__doc__'}
+    for block in page_blocks(page):
+        if block.skipped:
+            continue
+        if block.file:
+            target = (tmp / block.file).resolve()
+            # resolve(): configs/<shipped folder>/... leads into the checkout, which stays as is
+            assert target.is_relative_to(tmp.resolve()), \
+                f'{block.where}: file={block.file} would write outside the page folder'
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(block.code)
+        elif block.lang == 'python':
+            code = re.sub(r'(iter_)(\d+)(\.pth)', _capped, block.code)
+            exec(compile(code, block.where, 'exec'), namespace)  # noqa: S102 - our docs
         else:
-            raise AssertionError(f'{page.name}: runnable block of unknown language {lang!r}')
+            for line, must_fail in bash_steps(block):
+                if must_fail:
+                    assert _exit_code(tiny_command(line)) != 0, f'{block.where}: {line} should fail'
+                else:  # --debug: a failure shows its traceback
+                    assert main([*tiny_command(line), '--debug']) == 0, f'{block.where}: {line}'
 
 
-def test_readme_has_runnable_blocks():
-    assert runnable_blocks(ROOT / 'README.md'), 'README.md has no runnable block'
+@pytest.mark.parametrize('page', [p for p in PAGES
+                                  if any(not b.skipped for b in page_blocks(p))],
+                         ids=lambda p: p.name)
+def test_page_blocks_run(page, tmp_path, clean_state):
+    make_workspace(tmp_path)
+    run_page(page, tmp_path)
+
+
+def test_every_skipped_block_says_why():
+    bare = [b.where for p in PAGES for b in page_blocks(p) if b.skipped and not b.skip_reason]
+    assert not bare, f'<!-- not-runnable --> without a reason: {bare}'
+
+
+def test_markers_are_recognised(tmp_path):
+    page = tmp_path / 'p.md'
+    page.write_text('<!-- not-runnable: needs a GPU -->\n```bash\ngenforge x\n```\n\n'
+                    '<!-- runnable: file=a.py -->\n```python\nx = 1\n```\n'
+                    '```python\ny = 2\n```\n```text\nignored\n```\n')
+    skip, file_block, run = page_blocks(page)
+    assert (skip.skipped, skip.skip_reason) == (True, 'needs a GPU')
+    assert (file_block.file, file_block.skipped) == ('a.py', False)
+    assert (run.lang, run.code, run.skipped, run.file) == ('python', 'y = 2\n', False, None)
+
+
+def test_tiny_command_caps_long_runs_only():
+    argv = tiny_command('genforge train c.py --cfg-options train_cfg.max_iters=1000 a=1')
+    assert argv[:3] == ['train', 'c.py', '--cfg-options'] and 'train_cfg.max_iters=2' in argv
+    assert 'train_cfg.max_iters=8' in tiny_command('genforge train c.py --cfg-options '
+                                                   'train_cfg.max_iters=8')
+    assert tiny_command('genforge train c.py')[-1] == 'train_cfg.max_iters=2'
+    assert tiny_command('genforge sample c.py w/iter_5000.pth')[2] == 'w/iter_2.pth'
+
+
+def test_bash_steps_variables_and_expected_errors(monkeypatch):
+    monkeypatch.setenv('SMOKE', 'unset')  # restored afterwards
+    block = Block(Path('p.md'), 1, 'bash', 'SMOKE="a=1 \\\n  b=2"\ngenforge train x.py $SMOKE\n'
+                  '#   loss: 1\ngenforge sample y.py z.pth\n#   error: no such file\n', None, None)
+    assert bash_steps(block) == [('genforge train x.py a=1 b=2', False),
+                                 ('genforge sample y.py z.pth', True)]
+    bad = Block(Path('p.md'), 3, 'bash', 'curl -O http://x\n', None, None)
+    with pytest.raises(AssertionError, match='not-runnable'):
+        bash_steps(bad)
+
+
+def test_readme_has_running_blocks():
+    assert any(not b.skipped for b in page_blocks(ROOT / 'README.md'))
