@@ -22,6 +22,7 @@ COMMANDS = {
     'demo': 'demo',
     'export': 'export',
     'configs': 'configs',
+    'prepare-sr': 'prepare_sr',
 }
 
 
