@@ -13,10 +13,11 @@ lines set a variable that later lines use as ``$NAME``, and a command followed b
 Each page runs in its own folder that holds ``configs/`` (links to the checkout's), ``my_images/``
 (8 PNGs, also as ``data/my_images``) and the small data sets the pages name (``data/facades``,
 ``data/horse2zebra``, ``data/my_pairs``, ``data/singan/fish-crop.png`` / ``.jpg``,
-``my_photo.jpg``). To keep the run short the test, not the doc, skips validation, caps
-``max_iters`` (a value above 8 becomes 2, as does ``iter_N.pth`` in commands and python blocks),
-adds ``train_cfg.max_iters=2`` where a train command sets none, and uses small batches without
-workers.
+``my_photo.jpg``, ``my_photos/``, ``my_classes/{train,val}/{cat,dog}``). To keep the run short
+the test, not the doc, skips validation, caps ``max_iters`` (a value above 8 becomes 2, as does
+``iter_N.pth`` in commands and python blocks) and ``max_epochs`` (1, ``epoch_N.pth`` alike),
+adds one of them where a train command sets none (by the config's loop), and uses small batches
+without workers.
 """
 from __future__ import annotations
 
@@ -83,12 +84,32 @@ def _capped(match: re.Match) -> str:
     return f'{match.group(1)}{2 if n > CAP else n}{match.group(3)}'
 
 
+def _one_epoch(match: re.Match) -> str:
+    return f'{match.group(1)}1{match.group(3)}'
+
+
+def tiny_text(text: str) -> str:
+    """Long runs made short: max_iters/iter_N.pth above CAP -> 2, max_epochs/epoch_N.pth -> 1."""
+    text = re.sub(r'(max_iters=)(\d+)()', _capped, text)
+    text = re.sub(r'(iter_)(\d+)(\.pth)', _capped, text)
+    text = re.sub(r'(max_epochs=)(\d+)()', _one_epoch, text)
+    return re.sub(r'(epoch_)(\d+)(\.pth)', _one_epoch, text)
+
+
+def _length_option(config: str) -> str:
+    """The option that keeps a train command whose line sets no length short."""
+    from genforge.config import Config
+    train_cfg = Config.fromfile(config, import_custom_modules=False).get('train_cfg') or {}
+    by_epoch = train_cfg.get('by_epoch', 'Epoch' in str(train_cfg.get('type', '')))
+    return 'train_cfg.max_epochs=1' if by_epoch else 'train_cfg.max_iters=2'
+
+
 def tiny_command(line: str) -> list[str]:
-    line = re.sub(r'(max_iters=)(\d+)()', _capped, line)
-    line = re.sub(r'(iter_)(\d+)(\.pth)', _capped, line)
+    line = tiny_text(line)
     argv = shlex.split(line)[1:]
     if argv and argv[0] == 'train':
-        extra = TINY + ([] if 'max_iters=' in line else ['train_cfg.max_iters=2'])
+        sets_length = 'max_iters=' in line or 'max_epochs=' in line
+        extra = TINY + ([] if sets_length else [_length_option(argv[1])])
         if '--cfg-options' in argv:
             at = argv.index('--cfg-options') + 1
             argv[at:at] = extra
@@ -144,6 +165,10 @@ def make_workspace(tmp: Path) -> None:
     # the .jpg of MMagic's singan-csg config: big enough for its 10 scales
     _images(tmp / 'data' / 'singan', 1, (260, 300), 5, 'jpg')
     (tmp / 'data' / 'singan' / '0.jpg').rename(tmp / 'data' / 'singan' / 'fish-crop.jpg')
+    _images(tmp / 'my_photos', 4, (136, 144), 6)  # super-resolution: HR >= 128 px
+    for split in ('train', 'val'):  # classification: class folders
+        for k, name in enumerate(('cat', 'dog')):
+            _images(tmp / 'my_classes' / split / name, 4, (40, 48), 7 + k)
     _images(tmp, 1, (100, 150), 4, 'jpg')
     (tmp / '0.jpg').rename(tmp / 'my_photo.jpg')
 
@@ -190,7 +215,7 @@ def run_page(page: Path, tmp: Path) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(block.code)
         elif block.lang == 'python':
-            code = re.sub(r'(iter_)(\d+)(\.pth)', _capped, block.code)
+            code = tiny_text(block.code)
             exec(compile(code, block.where, 'exec'), namespace)  # noqa: S102 - our docs
         else:
             for line, must_fail in bash_steps(block):
@@ -229,8 +254,13 @@ def test_tiny_command_caps_long_runs_only():
     assert argv[:3] == ['train', 'c.py', '--cfg-options'] and 'train_cfg.max_iters=2' in argv
     assert 'train_cfg.max_iters=8' in tiny_command('genforge train c.py --cfg-options '
                                                    'train_cfg.max_iters=8')
-    assert tiny_command('genforge train c.py')[-1] == 'train_cfg.max_iters=2'
+    by_iter, by_epoch = ROOT / 'configs/dcgan/dcgan_1xb128-5epoches_lsun-bedroom-64x64.py', \
+        ROOT / 'configs/resnet/resnet18_8xb16_cifar10.py'
+    assert tiny_command(f'genforge train {by_iter}')[-1] == 'train_cfg.max_iters=2'
+    assert tiny_command(f'genforge train {by_epoch}')[-1] == 'train_cfg.max_epochs=1'
     assert tiny_command('genforge sample c.py w/iter_5000.pth')[2] == 'w/iter_2.pth'
+    assert tiny_text('train_cfg.max_epochs=30 w/epoch_30.pth') == \
+        'train_cfg.max_epochs=1 w/epoch_1.pth'
 
 
 def test_bash_steps_variables_and_expected_errors(monkeypatch):
