@@ -1,6 +1,7 @@
 """Helpers shared by the sub-commands: config loading with --cfg-options, summaries, tables."""
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 from typing import Any
@@ -30,13 +31,74 @@ def load_config(path: str, cfg_options: dict | None = None, data_root: str | Non
     from genforge.config import Config
     if not os.path.isfile(path):
         raise CLIError(f'config file not found: {path}')
+    cfg = Config.fromfile(path, import_custom_modules=False)
+    file_values = {k: copy.deepcopy(v) for k, v in cfg.items()}
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
     # options are applied before custom_imports run, so --cfg-options can change them too
-    cfg = Config.fromfile(path, cfg_options=cfg_options or None)
+    cfg.import_custom_modules()
+    warn_unread_options(cfg, cfg_options or {}, file_values)
     if cfg_options and 'data_root' in cfg_options and data_root is None:
         override_data_root(cfg, cfg_options['data_root'], flag='--cfg-options data_root=')
     if data_root is not None:
         override_data_root(cfg, data_root)
     return cfg
+
+
+# Top-level keys that the Runner, the CLI commands or the model-speed options read after the
+# file has loaded; any other top-level variable was only used while the file loaded.
+READ_KEYS = frozenset((
+    'model', 'work_dir', 'train_dataloader', 'val_dataloader', 'test_dataloader', 'train_cfg',
+    'val_cfg', 'test_cfg', 'auto_scale_lr', 'optim_wrapper', 'param_scheduler', 'val_evaluator',
+    'test_evaluator', 'default_hooks', 'custom_hooks', 'data_preprocessor', 'load_from', 'resume',
+    'launcher', 'env_cfg', 'log_processor', 'log_level', 'visualizer', 'default_scope',
+    'randomness', 'experiment_name', 'model_wrapper_cfg', 'nan_policy', 'custom_imports',
+    'load_strict', 'overwrite_checkpoints', 'vis_backends', 'sync_bn', 'channels_last', 'compile',
+    'data_root'))  # data_root: applied to every dataset by load_config
+
+
+def _paths_holding(node: Any, value: Any, prefix: str = '') -> list[str]:
+    """Dotted keys under ``node`` whose value equals ``value`` (strings: or contain it)."""
+    found = []
+    items = node.items() if isinstance(node, dict) else \
+        enumerate(node) if isinstance(node, (list, tuple)) else ()
+    for key, child in items:
+        path = f'{prefix}.{key}' if prefix else str(key)
+        if isinstance(child, (dict, list, tuple)):
+            found += _paths_holding(child, value, path)
+        elif type(child) is type(value) and (child == value or (
+                isinstance(value, str) and len(value) > 2 and value in child)):
+            found.append(path)
+    return found
+
+
+def warn_unread_options(cfg, cfg_options: dict, file_values: dict) -> list[str]:
+    """Warn about ``--cfg-options`` that set a config-file variable nothing reads any more.
+
+    ``img_size = 64`` at the top of a config is used while the file loads
+    (``generator=dict(out_size=img_size)``); ``--cfg-options img_size=128`` changes the variable
+    afterwards and so changes no model, dataset or loop. Returns the warned keys.
+    """
+    import logging
+    warned = []
+    for key in cfg_options:
+        top = key.split('.')[0]
+        if top in READ_KEYS or top not in file_values or top in warned:
+            continue  # a new key may be read by the user's own code: say nothing
+        old = file_values[top]
+        where = []
+        if isinstance(old, (int, float, str)) and not isinstance(old, bool) and old != '':
+            others = {k: v for k, v in cfg.items() if k in READ_KEYS}
+            where = _paths_holding(others, old)
+        hint = (f'; set the keys that use it instead (keys holding its old value {old!r}: '
+                f'{", ".join(where[:4])})' if where else
+                '; set the keys of the objects that use it (genforge print-config shows them)')
+        logging.getLogger('genforge').warning(
+            '--cfg-options %s: %r is a variable of %s that only the file itself reads while it '
+            'loads; changing it afterwards changes nothing that genforge builds%s',
+            key, top, os.path.basename(getattr(cfg, 'filename', None) or 'the config'), hint)
+        warned.append(top)
+    return warned
 
 
 def check_file(path: str, what: str) -> str:

@@ -175,7 +175,7 @@ def make_workspace(tmp: Path) -> None:
 
 @pytest.fixture
 def clean_state(monkeypatch, tmp_path):
-    """Registries, sys.path and imported doc modules as they were, after the page ran."""
+    """The classes a page registered, its modules, sys.path and variables are gone afterwards."""
     registries = [r for r in vars(registry_module).values()
                   if isinstance(r, registry_module.Registry)]
     saved = [(r, dict(r.module_dict)) for r in registries]
@@ -184,9 +184,10 @@ def clean_state(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     env = dict(os.environ)
     yield
-    for reg, table in saved:
-        reg.module_dict.clear()
-        reg.module_dict.update(table)
+    for reg, table in saved:  # drop what the page registered (genforge's own lazy imports stay)
+        for key in set(reg.module_dict) - set(table):
+            if not getattr(reg.module_dict[key], '__module__', '').startswith('genforge.'):
+                del reg.module_dict[key]
     for name in set(sys.modules) - modules:
         if getattr(sys.modules[name], '__file__', '') and \
                 str(tmp_path) in str(sys.modules[name].__file__):
