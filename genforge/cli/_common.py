@@ -54,7 +54,7 @@ READ_KEYS = frozenset((
     'launcher', 'env_cfg', 'log_processor', 'log_level', 'visualizer', 'default_scope',
     'randomness', 'experiment_name', 'model_wrapper_cfg', 'nan_policy', 'custom_imports',
     'load_strict', 'overwrite_checkpoints', 'vis_backends', 'sync_bn', 'channels_last', 'compile',
-    'data_root'))  # data_root: applied to every dataset by load_config
+    'preflight', 'data_root'))  # data_root: applied to every dataset by load_config
 
 
 def _paths_holding(node: Any, value: Any, prefix: str = '') -> list[str]:

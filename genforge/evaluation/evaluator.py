@@ -60,20 +60,24 @@ class Evaluator:
         """Group metrics that need the same inputs and give each group one sampler."""
         if not self.metrics:
             return [([], dataloader)]  # nothing to measure; hooks still see the predictions
-        groups: dict[str, list] = {}
-        for metric in self.metrics:
-            key = repr((getattr(metric, 'SAMPLER_MODE', 'normal'),
-                        getattr(metric, 'sample_model', None),
-                        getattr(metric, 'need_cond_input', False)))
-            groups.setdefault(key, []).append(metric)
         out = []
-        for metrics in groups.values():
+        for metrics in self.metric_groups():
             first = metrics[0]
             if hasattr(first, 'get_metric_sampler'):
                 out.append((metrics, first.get_metric_sampler(module, dataloader, metrics)))
             else:
                 out.append((metrics, dataloader))
         return out
+
+    def metric_groups(self) -> list[list]:
+        """Metrics that need the same inputs (sampler mode, sample model, conditions), in order."""
+        groups: dict[str, list] = {}
+        for metric in self.metrics or []:
+            key = repr((getattr(metric, 'SAMPLER_MODE', 'normal'),
+                        getattr(metric, 'sample_model', None),
+                        getattr(metric, 'need_cond_input', False)))
+            groups.setdefault(key, []).append(metric)
+        return list(groups.values())
 
     def process(self, data_samples: Sequence, data_batch: Any = None,
                 metrics: Sequence | None = None) -> None:

@@ -28,6 +28,7 @@ from genforge.models.wrappers import unwrap_model
 from genforge.registry import LOOPS, import_custom_modules
 
 from . import build as _build
+from . import preflight
 from .checkpoint_manager import CheckpointManager
 from .resume import check_fresh_start
 from .speed import broadcast_model_state
@@ -247,6 +248,8 @@ class Runner:
             self.param_schedulers = self.build_param_scheduler(self.param_schedulers)
             if self._val_dataloader is not None and self._val_loop is None:
                 self._val_loop = self.build_val_loop(self._val_cfg or {})
+            if self._val_loop is not None:
+                self._preflight(self._val_loop, 'val')
             self.call_hook('before_run')
             self._init_model_weights()
             self.load_or_resume()
@@ -282,6 +285,7 @@ class Runner:
                 self._val_loop = self.build_val_loop(self._val_cfg or {})
             if mode == 'test' and self._test_loop is None:
                 self._test_loop = self.build_test_loop(self._test_cfg or {})
+            self._preflight(self._val_loop if mode == 'val' else self._test_loop, mode)
             self.call_hook('before_run')
             self.load_or_resume()
             metrics = (self._val_loop if mode == 'val' else self._test_loop).run()
@@ -289,6 +293,13 @@ class Runner:
             return metrics
         finally:
             self._detach_logs()
+
+    def _preflight(self, loop: Any, mode: str) -> None:
+        """Stop now on what would fail at the loop's first run (``preflight=False`` skips)."""
+        if self.cfg is not None and self.cfg.get('preflight') is False:
+            return
+        evaluator_cfg = self._val_evaluator if mode == 'val' else self._test_evaluator
+        preflight.check_eval_loop(loop, mode, evaluator_cfg)
 
     def _attach_logs(self) -> None:
         log_file = os.path.join(self._log_dir, f'{self._timestamp}.log') \
