@@ -226,6 +226,7 @@ def run_page(page: Path, tmp: Path) -> None:
                     assert main([*tiny_command(line), '--debug']) == 0, f'{block.where}: {line}'
 
 
+@pytest.mark.slow  # ~5 minutes for every page on a shared 2-core machine
 @pytest.mark.parametrize('page', [p for p in PAGES
                                   if any(not b.skipped for b in page_blocks(p))],
                          ids=lambda p: p.name)
