@@ -58,11 +58,12 @@ def real_count_problems(loop: Any, mode: str, evaluator_cfg: Any = None) -> list
         base = _evaluator_key(evaluator_cfg, mode, j, len(loops))
         for group in evaluator.metric_groups():
             # only the real-image sampler of GenMetric raises later (generative metrics sample)
-            if type(group[0]).get_metric_sampler is not GenMetric.get_metric_sampler:
+            if getattr(type(group[0]), 'get_metric_sampler', None) is not \
+                    GenMetric.get_metric_sampler:
                 continue
             for metric in group:
-                nums = metric.real_nums
-                if nums == -1 or nums <= length:
+                nums = getattr(metric, 'real_nums', -1)
+                if not isinstance(nums, int) or nums == -1 or nums <= length:
                     continue
                 index = evaluator.metrics.index(metric)
                 key = f'{_metric_key(evaluator_cfg, base, index)}.{_count_option(metric)}'

@@ -90,3 +90,23 @@ def test_key_paths_of_list_evaluators():
     assert _metric_key([dict(type='SWD')], 'val_evaluator', 0) == 'val_evaluator.0'
     assert _metric_key(dict(type='Evaluator', metrics=dict(type='SWD')), 'val_evaluator', 0) == \
         'val_evaluator.metrics'
+
+
+def test_metrics_of_other_kinds_are_left_alone():
+    from types import SimpleNamespace
+
+    from genforge.runner.preflight import real_count_problems
+
+    class PlainMetric:  # no get_metric_sampler, no real_nums: nothing to check
+        prefix = 'plain'
+
+    class Ev:
+        metrics = [PlainMetric()]
+
+        def metric_groups(self):
+            return [self.metrics]
+
+    loop = SimpleNamespace(evaluator=Ev(), dataloader=SimpleNamespace(dataset=[0, 1]))
+    assert real_count_problems(loop, 'val') == []
+    no_len = SimpleNamespace(evaluator=Ev(), dataloader=SimpleNamespace(dataset=iter([])))
+    assert real_count_problems(no_len, 'val') == []
