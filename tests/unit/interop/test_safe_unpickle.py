@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from genforge.interop.safe_unpickle import (EasyDict, Namespace, PersistentObject,
-                                            UnsafeGlobalError, safe_load)
+from genforge.interop.safe_unpickle import EasyDict, Namespace, PersistentObject, UnsafeGlobalError, safe_load
 
 sys.path.insert(0, str(Path(__file__).parent))
 import _nvlabs_pickle as nvp  # noqa: E402
