@@ -29,7 +29,8 @@ from genforge.interop import nvlabs_layout as L
 from genforge.interop.formats import Imported, register_reader
 from genforge.interop.safe_unpickle import PersistentObject
 
-__all__ = ['read_nvlabs', 'nvlabs_parts', 'convert_network', 'gan_model_config', 'GAN_PARTS']
+__all__ = ['read_nvlabs', 'nvlabs_parts', 'convert_network', 'imported_from_parts',
+           'gan_model_config', 'gan_model_state_dict', 'GAN_PARTS']
 
 GAN_PARTS = ('G_ema', 'G', 'D')
 FORMAT_TAG = 'nvlabs-state-dict'
@@ -167,60 +168,86 @@ def gan_model_state_dict(parts: dict[str, dict], ema: bool) -> dict[str, torch.T
     return out
 
 
-@register_reader
-def read_nvlabs(obj: Any, overrides: dict) -> Imported | None:
-    """The reader for NVlabs StyleGAN2-ADA / StyleGAN3 files (see the module docstring)."""
-    parts = nvlabs_parts(obj)
-    if parts is None:
-        return None
-    overrides = dict(overrides)
+_OVERRIDABLE = {'z_dim', 'c_dim', 'w_dim', 'img_resolution', 'img_channels', 'mapping_kwargs',
+                'synthesis_kwargs', *L._SYNTH_KEYS, *L._SG3_SYNTH}
+
+
+def _with_overrides(kwargs: dict, overrides: dict) -> dict:
+    """The generator's init kwargs with the user's (NVlabs' names; nested dicts merge)."""
+    unknown = sorted(set(overrides) - _OVERRIDABLE)
+    if unknown:
+        raise ValueError(f'unknown override(s) {unknown} for an NVlabs generator; it takes '
+                         f'NVlabs\' init kwargs {sorted(_OVERRIDABLE)}')
+    out = dict(kwargs)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = {**out[key], **value}
+        else:
+            out[key] = value
+        if key in L._SYNTH_KEYS and isinstance(out.get('synthesis_kwargs'), dict):
+            out['synthesis_kwargs'] = {**out['synthesis_kwargs'], key: value}
+    return out
+
+
+def imported_from_parts(parts: dict[str, tuple[dict, dict, str]], overrides: dict | None = None,
+                        fmt: str = 'nvlabs', extra_info: dict | None = None) -> Imported:
+    """An :class:`Imported` from NVlabs-named networks ``{part: (state dict, init kwargs,
+    class name)}`` (parts among ``G_ema``, ``G``, ``D``). Other readers whose files hold the
+    same networks under other names (TF-era pickles) rename them to NVlabs' and call this."""
+    overrides = dict(overrides or {})
     part = overrides.pop('part', None)
     arch = overrides.pop('arch', None)
     if arch not in (None, 'StyleGAN2', 'StyleGAN3', 'StyleGANv2Generator',
                     'StyleGANv3Generator'):
-        raise ValueError(f'arch={arch!r}: this is an NVlabs StyleGAN2/StyleGAN3 snapshot')
+        raise ValueError(f'arch={arch!r}: this file holds NVlabs StyleGAN2/StyleGAN3 networks')
     if part is not None and part not in parts:
-        raise ValueError(f'part={part!r} is not in this NVlabs file; it holds {list(parts)}')
+        raise ValueError(f'part={part!r} is not in this file; it holds {list(parts)}')
     templates: dict = {}
     converted = {}
     for name, (sd, kwargs, class_name) in parts.items():
-        kwargs = {**kwargs, **overrides} if name != 'D' else kwargs
-        where = f'NVlabs {name}' + (f' ({class_name})' if class_name else '')
+        if name != 'D' and overrides:
+            kwargs = _with_overrides(kwargs, overrides)
+        where = f'{fmt} {name}' + (f' ({class_name})' if class_name else '')
         converted[name] = convert_network(sd, kwargs, where, templates)
     gens = [p for p in ('G_ema', 'G') if p in converted]
     default = part or (gens[0] if gens else 'D')
     info: dict[str, Any] = {}
     if gens:
-        g_info = converted[gens[0]][2]
+        g_cfg, g_sd, g_info = converted[gens[0]]
         info.update({k: v for k, v in g_info.items() if k != 'kind'})
-        w_avg = converted[gens[0]][1].get('w_avg', converted[gens[0]][1].get(
-            'style_mapping.w_avg'))
-        info['w_avg'] = w_avg.clone()
+        info['w_avg'] = g_sd.get('w_avg', g_sd.get('style_mapping.w_avg')).clone()
     if 'D' in converted:
-        d_info = converted['D'][2]
-        info['discriminator'] = {k: v for k, v in d_info.items() if k != 'kind'}
+        info['discriminator'] = {k: v for k, v in converted['D'][2].items() if k != 'kind'}
         info.setdefault('architecture', 'StyleGAN2 discriminator')
     info['parts'] = list(converted)
-    info['source'] = 'NVlabs pickle' if any(c for _, _, c in parts.values()) else \
-        'NVlabs state dict'
-    if isinstance(obj, dict) and isinstance(obj.get('training_set_kwargs'), dict):
-        tsk = obj['training_set_kwargs']
-        info['training_set'] = {k: tsk[k] for k in ('path', 'resolution', 'use_labels', 'xflip')
-                                if k in tsk}
-    model_config = model_sd = None
+    info.update(extra_info or {})
     if gens:
         algorithm = 'StyleGAN3' if converted[gens[0]][2]['kind'] == 'sg3_G' else 'StyleGAN2'
         ema = 'G' in converted and 'G_ema' in converted
         gen_cfg = converted['G' if 'G' in converted else 'G_ema'][0]
         model_config = gan_model_config(algorithm, gen_cfg, converted['D'][0]
                                         if 'D' in converted else None, ema)
-        c_dim = info.get('c_dim', 0)
-        if c_dim:
-            model_config['num_classes'] = c_dim
+        if info.get('c_dim'):
+            model_config['num_classes'] = info['c_dim']
         model_sd = gan_model_state_dict({p: c[1] for p, c in converted.items()}, ema)
     else:  # a discriminator alone: nothing to sample from
         model_config, model_sd = dict(type='StyleGAN2', discriminator=converted['D'][0]), {
             f'discriminator.{k}': v for k, v in converted['D'][1].items()}
-    return Imported(format='nvlabs', networks={p: (c[0], c[1]) for p, c in converted.items()},
+    return Imported(format=fmt, networks={p: (c[0], c[1]) for p, c in converted.items()},
                     default_part=default, model_config=model_config,
                     model_state_dict=model_sd, info=info)
+
+
+@register_reader
+def read_nvlabs(obj: Any, overrides: dict) -> Imported | None:
+    """The reader for NVlabs StyleGAN2-ADA / StyleGAN3 files (see the module docstring)."""
+    parts = nvlabs_parts(obj)
+    if parts is None:
+        return None
+    extra: dict[str, Any] = {'source': 'NVlabs pickle' if any(
+        c for _, _, c in parts.values()) else 'NVlabs state dict'}
+    if isinstance(obj, dict) and isinstance(obj.get('training_set_kwargs'), dict):
+        tsk = obj['training_set_kwargs']
+        extra['training_set'] = {k: tsk[k] for k in ('path', 'resolution', 'use_labels', 'xflip')
+                                 if k in tsk}
+    return imported_from_parts(parts, overrides, 'nvlabs', extra)

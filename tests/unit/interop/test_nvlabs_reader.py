@@ -145,3 +145,17 @@ def test_payload_hidden_in_a_snapshot_is_refused(tmp_path):
     with pytest.raises(Exception, match=r'system'):
         load_weights(path)
     assert not (tmp_path / 'MARKER').exists()
+
+
+def test_overrides_use_nvlabs_names(tmp_path):
+    g_sd, g_kw = ref.sg2_generator()
+    path = _snapshot(tmp_path / 'a.pkl', g_sd, g_kw)
+    G = load_weights(path, conv_clamp=0.5)  # nested synthesis_kwargs in the file: still wins
+    clamped = dict(g_kw, synthesis_kwargs=dict(g_kw['synthesis_kwargs'], conv_clamp=0.5))
+    z = torch.randn(2, 8)
+    with torch.no_grad():
+        _close(generate(G, z), ref.sg2_generate(g_sd, clamped, z))
+    with pytest.raises(ValueError, match='unknown override'):
+        load_weights(path, upscale=4)
+    with pytest.raises(ValueError, match="arch='RRDBNet'"):
+        load_weights(path, arch='RRDBNet')
