@@ -142,8 +142,14 @@ class StyleGAN2(BaseGAN):
         losses = {'loss_disc_fake': F.softplus(outputs['disc_pred_fake']).mean(),
                   'loss_disc_real': F.softplus(-outputs['disc_pred_real']).mean()}
         if self.should_r1(outputs['iteration']):
+            disc = outputs['discriminator']
+            if self.num_classes and outputs.get('real_labels') is not None:
+                onehot = self._one_hot(outputs['real_labels'])
+
+                def disc(x, _d=disc, _c=onehot):  # R1 of D(x | the real labels)
+                    return _d(x, _c)
             losses['loss_r1_gp'] = self.r1_loss_weight * r1_gradient_penalty_loss(
-                outputs['discriminator'], outputs['real_imgs'], norm_mode=self.norm_mode)
+                disc, outputs['real_imgs'], norm_mode=self.norm_mode)
         loss, log_vars = self.parse_losses(losses)
         ada = self._ada(outputs['discriminator'])
         if ada is not None:
