@@ -76,21 +76,10 @@ def config_text(imported, source: str) -> str:
     return '\n'.join(lines) + '\n'
 
 
-def run(args) -> int:
-    import pickle
-
-    import torch
-    from rich.console import Console
-
-    import genforge.models  # noqa: F401
-    from genforge.checkpoint import save_checkpoint
+def _outputs(args) -> tuple[Path, Path]:
+    """``DIR/model.py`` and ``DIR/weights.pth``; refused when they exist (no --overwrite) or
+    would replace the source."""
     from genforge.cli import CLIError
-    from genforge.fileio import atomic_open
-    from genforge.interop import load_object
-    from genforge.registry import MODELS
-
-    from ._common import check_file
-    check_file(args.source, 'weights file')
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise CLIError(f'--out {out} is a file; give a folder')
@@ -99,9 +88,19 @@ def run(args) -> int:
     if existing and not args.overwrite:
         raise CLIError(f'--out {out}: {" and ".join(existing)} exist; pass --overwrite to '
                        f'replace them')
-    src = os.path.abspath(args.source)
-    if src in {os.path.abspath(p) for p in (config_path, weights_path)}:
+    if os.path.abspath(args.source) in {os.path.abspath(p) for p in (config_path, weights_path)}:
         raise CLIError(f'--out {out}: writing there would overwrite the input {args.source}')
+    return config_path, weights_path
+
+
+def _read(args):
+    """The source as an ``Imported`` whose whole model builds and loads strictly."""
+    import pickle
+
+    import genforge.models  # noqa: F401
+    from genforge.cli import CLIError
+    from genforge.interop import load_object
+    from genforge.registry import MODELS
     try:
         imported = load_object(args.source, arch=args.arch)
     except (ValueError, pickle.UnpicklingError) as exc:
@@ -111,38 +110,52 @@ def run(args) -> int:
         raise CLIError(f'{args.source}: holds only {", ".join(imported.networks)} '
                        f'({imported.format}); there is no generator to build a model around. '
                        f'Use genforge.interop.load_weights(path, part=...) for it')
-    text = config_text(imported, args.source)
-    # the whole model must build and load strictly before anything is written
-    try:
+    try:  # before anything is written
         model = MODELS.build(dict(imported.model_config), key_path='model')
         model.load_state_dict(imported.model_state_dict, strict=True)
     except (ValueError, RuntimeError, KeyError, TypeError) as exc:
         raise CLIError(f'{args.source}: the imported model does not build/load in genforge: '
                        f'{exc}') from None
-    del model
-    state = {k: v.detach().cpu().contiguous() for k, v in imported.model_state_dict.items()}
-    meta = dict(cfg=text, imported_from=os.path.basename(args.source), format=imported.format)
-    out.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(dict(meta=meta, state_dict=state), str(weights_path))
-    with atomic_open(config_path, 'w') as f:
-        f.write(text)
+    return imported
+
+
+def _summary(args, imported, config_path: Path, weights_path: Path, numel: int) -> None:
+    from rich.console import Console
     info = _shown(imported.info)
     console = Console(highlight=False)
     console.print(f'[bold]{args.source}[/]: {imported.format} format, '
                   f'{info.get("architecture", imported.model_config.get("type"))}')
     console.print(f'  parts: {", ".join(imported.networks)} (default: {imported.default_part})')
     skip = {'architecture', 'parts'}
-    params = ', '.join(f'{k}={v}' for k, v in info.items() if k not in skip and
-                       not isinstance(v, dict))
+    params = ', '.join(f'{k}={v}' for k, v in info.items()
+                       if k not in skip and not isinstance(v, dict))
     if params:
         console.print(f'  hyper-parameters: {params}')
     for k, v in info.items():
         if isinstance(v, dict) and k not in skip:
             console.print(f'  {k}: ' + ', '.join(f'{a}={b}' for a, b in v.items()))
-    numel = sum(v.numel() for v in state.values() if isinstance(v, torch.Tensor))
     console.print(f'[bold green]wrote[/] {config_path} and {weights_path} ({numel:,} values)')
     if 'StyleGAN' in str(imported.model_config.get('type')):
         console.print(f'  next: genforge sample {config_path} {weights_path} --truncation 0.7')
     else:
         console.print(f'  next: genforge restore {config_path} {weights_path} INPUT --out DIR')
+
+
+def run(args) -> int:
+    from genforge.checkpoint import save_checkpoint
+    from genforge.fileio import atomic_open
+
+    from ._common import check_file
+    check_file(args.source, 'weights file')
+    config_path, weights_path = _outputs(args)
+    imported = _read(args)
+    text = config_text(imported, args.source)
+    state = {k: v.detach().cpu().contiguous() for k, v in imported.model_state_dict.items()}
+    meta = dict(cfg=text, imported_from=os.path.basename(args.source), format=imported.format)
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    # each file is written atomically; the config last, so a model.py always has its weights
+    save_checkpoint(dict(meta=meta, state_dict=state), str(weights_path))
+    with atomic_open(config_path, 'w') as f:
+        f.write(text)
+    _summary(args, imported, config_path, weights_path, sum(v.numel() for v in state.values()))
     return 0
