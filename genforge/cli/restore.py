@@ -165,10 +165,11 @@ def build_from_weights(path: str, device: str):
         msg = str(exc)
         raise CLIError(f'--weights {msg}' if msg.startswith(path) else
                        f'--weights {path}: {msg}') from None
-    cfg = imported.model_config
-    if 'generator' not in cfg:
+    cfg = imported.model_config or {}
+    if cfg.get('type') != 'BaseEditModel':
         raise CLIError(f'--weights {path}: a {imported.info.get("architecture", cfg.get("type"))} '
-                       f'({imported.format}) is not a restoration network; use genforge sample')
+                       f'({imported.format}) is not a restoration network; use genforge '
+                       f'import-weights {path} --out DIR, then genforge sample')
     model = MODELS.build(cfg, key_path='model')
     model.load_state_dict(imported.model_state_dict, strict=True)
     return model.to(device).eval(), imported

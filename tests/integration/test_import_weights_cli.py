@@ -48,6 +48,12 @@ def test_import_weights_then_sample(tmp_path, capsys):
     assert main(['sample', str(out / 'model.py'), str(out / 'weights.pth'), '--num', '4',
                  '--out', str(grid), '--truncation', '0.7']) == 0
     assert Image.open(grid).size[0] >= 32
+    # restore --weights is for restoration networks
+    img = tmp_path / 'x.png'
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(img)
+    assert main(['restore', '--weights', str(tmp_path / 'network-snapshot-000100.pkl'), str(img),
+                 '--out', str(tmp_path / 'r.png')]) == 2
+    assert 'not a restoration network' in capsys.readouterr().err
     # a second import into the same folder needs --overwrite
     assert main(['import-weights', str(tmp_path / 'network-snapshot-000100.pkl'),
                  '--out', str(out)]) == 2
