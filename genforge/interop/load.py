@@ -41,8 +41,9 @@ def load_object(path: str | os.PathLike, arch: str | None = None, part: str | No
         overrides['part'] = part
     imported = detect(obj, overrides, source=source)
     if part is not None and part not in imported.networks:
-        raise ValueError(f'{source}: part={part!r} is not in this {imported.format} file; it '
-                         f'holds {list(imported.networks)}')
+        why = (imported.info.get('skipped') or {}).get(part)
+        raise ValueError(why or f'{source}: part={part!r} is not in this {imported.format} '
+                         f'file; it holds {list(imported.networks)}')
     return imported
 
 

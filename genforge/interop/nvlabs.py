@@ -203,12 +203,20 @@ def imported_from_parts(parts: dict[str, tuple[dict, dict, str]], overrides: dic
     if part is not None and part not in parts:
         raise ValueError(f'part={part!r} is not in this file; it holds {list(parts)}')
     templates: dict = {}
-    converted = {}
+    converted, skipped = {}, {}
     for name, (sd, kwargs, class_name) in parts.items():
         if name != 'D' and overrides:
             kwargs = _with_overrides(kwargs, overrides)
         where = f'{fmt} {name}' + (f' ({class_name})' if class_name else '')
-        converted[name] = convert_network(sd, kwargs, where, templates)
+        try:
+            converted[name] = convert_network(sd, kwargs, where, templates)
+        except ValueError as exc:
+            # e.g. CIFAR-10's 'orig' discriminator: its generator still loads
+            if part == name or (part is None and name != 'D') or len(parts) == 1:
+                raise
+            skipped[name] = str(exc)
+    if not converted:
+        raise ValueError(next(iter(skipped.values())))
     gens = [p for p in ('G_ema', 'G') if p in converted]
     default = part or (gens[0] if gens else 'D')
     info: dict[str, Any] = {}
@@ -220,6 +228,8 @@ def imported_from_parts(parts: dict[str, tuple[dict, dict, str]], overrides: dic
         info['discriminator'] = {k: v for k, v in converted['D'][2].items() if k != 'kind'}
         info.setdefault('architecture', 'StyleGAN2 discriminator')
     info['parts'] = list(converted)
+    if skipped:  # parts genforge cannot compute, left out with the reason
+        info['skipped'] = skipped
     info.update(extra_info or {})
     if gens:
         algorithm = 'StyleGAN3' if converted[gens[0]][2]['kind'] == 'sg3_G' else 'StyleGAN2'
