@@ -58,6 +58,10 @@ def nvlabs_parts(obj: Any) -> dict[str, tuple[dict, dict, str]] | None:
         kwargs = obj.get('init_kwargs') or {}
         return {p: (dict(obj[p]), dict(kwargs.get(p) or {}), '')
                 for p in GAN_PARTS if _is_state_dict(obj.get(p))}
+    if isinstance(obj, PersistentObject):  # one network saved alone (pickle / torch.save)
+        sd = obj.state_dict()
+        kind = L.kind_of(sd)
+        return {'D' if kind == 'sg2_D' else 'G': (sd, dict(obj.init_kwargs), obj.class_name)}
     if _is_state_dict(obj) and L.kind_of(obj):
         kind = L.kind_of(obj)
         return {'D' if kind == 'sg2_D' else 'G': (dict(obj), {}, '')}

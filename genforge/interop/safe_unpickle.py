@@ -28,6 +28,7 @@ naming ``module.name`` and the file, before anything from it runs.
 """
 from __future__ import annotations
 
+import _compat_pickle
 import codecs
 import collections
 import copyreg
@@ -247,6 +248,12 @@ def _make_pickle_module(source: str, extra: dict[tuple[str, str], Any],
 
     class Unpickler(pickle.Unpickler):
         def find_class(self, module: str, name: str) -> Any:
+            # protocol 0-2 pickles (torch.save's) spell builtins the Python 2 way
+            # ('__builtin__.set', 'copy_reg._reconstructor'): map them as pickle itself does
+            if (module, name) in _compat_pickle.NAME_MAPPING:
+                module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+            elif module in _compat_pickle.IMPORT_MAPPING:
+                module = _compat_pickle.IMPORT_MAPPING[module]
             key = (module, name)
             if key == ('torch.storage', '_load_from_bytes'):
                 return load_from_bytes

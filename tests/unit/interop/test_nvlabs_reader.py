@@ -164,3 +164,20 @@ def test_overrides_use_nvlabs_names(tmp_path):
         load_weights(path, upscale=4)
     with pytest.raises(ValueError, match="arch='RRDBNet'"):
         load_weights(path, arch='RRDBNet')
+
+
+def test_a_network_saved_alone(tmp_path):
+    """``pickle.dump(G_ema)`` / ``torch.save(D)`` of one NVlabs network, and its state_dict()."""
+    g_sd, g_kw = ref.sg2_generator()
+    d_sd, d_kw = ref.sg2_discriminator()
+    nvp.dump(nvp.network('Generator', g_sd, g_kw), tmp_path / 'g.pkl')
+    with nvp.nvlabs_globals():
+        torch.save(nvp.network('Discriminator', d_sd, d_kw), tmp_path / 'd.pt')
+    torch.save(g_sd, tmp_path / 'g_sd.pt')
+    z, img = torch.randn(2, 8), torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        want = ref.sg2_generate(g_sd, g_kw, z, psi=0.7)
+        _close(generate(load_weights(tmp_path / 'g.pkl'), z, truncation_psi=0.7), want)
+        _close(generate(load_weights(tmp_path / 'g_sd.pt'), z, truncation_psi=0.7), want)
+        _close(discriminate(load_weights(tmp_path / 'd.pt'), img),
+               ref.sg2_discriminate(d_sd, d_kw, img))

@@ -56,6 +56,12 @@ def test_torch_zip_and_raw_pickle_tensors(tmp_path):
     assert torch.equal(got['w'], sd['a'])
     got = safe_load(io.BytesIO(pickle.dumps([sd['b']])))
     assert torch.equal(got[0], sd['b'])
+    # protocol 2 (torch.save's) names builtins the Python 2 way: '__builtin__.set'
+    data = pickle.dumps({'s': {1, 2}}, protocol=2)
+    assert b'__builtin__' in data
+    assert safe_load(io.BytesIO(data)) == {'s': {1, 2}}
+    with pytest.raises(UnsafeGlobalError, match='builtins.eval'):
+        safe_load(io.BytesIO(b'\x80\x02c__builtin__\neval\nX\x01\x00\x00\x001\x85R.'))
 
 
 @pytest.mark.parametrize('numpy_pkg', ['numpy.core', 'numpy._core'])
