@@ -4,6 +4,7 @@
 registers a reader when imported below.
 """
 from genforge.interop.formats import READERS, Imported, detect, register_reader
+from genforge.interop import rosinality  # noqa: F401
 from genforge.interop import swinir  # noqa: F401
 from genforge.interop import basicsr  # noqa: F401
 
