@@ -27,7 +27,6 @@ genforge ``x / (rms(x) + 1e-6)``: a relative difference of about 1e-6 in w.
 """
 from __future__ import annotations
 
-import argparse
 import re
 from typing import Any
 
@@ -36,11 +35,9 @@ import torch
 from genforge.interop.formats import Imported, register_reader
 
 __all__ = ['read_rosinality', 'rosinality_to_genforge', 'genforge_to_rosinality',
-           'generator_config', 'discriminator_config', 'gan_model_config', 'SAFE_GLOBALS',
+           'generator_config', 'discriminator_config', 'gan_model_config',
            'is_rosinality_generator', 'is_rosinality_discriminator']
 
-# What a rosinality .pt needs beyond tensors: the run's argparse.Namespace (plain attributes).
-SAFE_GLOBALS = {('argparse', 'Namespace'): argparse.Namespace}
 _PARTS = {'g_ema': 'G_ema', 'g': 'G', 'd': 'D'}   # rosinality key -> genforge part name
 _GEN_ARGS = ('size', 'style_dim', 'n_mlp', 'channel_multiplier', 'lr_mlp')
 
@@ -236,7 +233,7 @@ def _split(obj: Any) -> dict[str, dict] | None:
 
 
 def _run_args(obj: dict) -> dict:
-    """The hyper-parameters of ``obj['args']`` (a Namespace or a stub holding its attributes)."""
+    """The hyper-parameters of ``obj['args']`` (safe_load's stand-in for ``argparse.Namespace``)."""
     args = obj.get('args')
     values = vars(args) if hasattr(args, '__dict__') else args if isinstance(args, dict) else {}
     names = {'latent': 'style_dim', 'size': 'size', 'n_mlp': 'n_mlp',

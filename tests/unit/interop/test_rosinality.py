@@ -2,7 +2,7 @@
 
 The files are written the way rosinality's ``train.py`` / ``convert_weight.py`` write them (a
 ``torch.save`` dict holding state dicts, an ``argparse.Namespace`` and ``latent_avg``), read back
-with ``torch.load(weights_only=True)`` and compared with ``_stylegan2_reference``, a plain
+with ``safe_load`` (no code from the file runs) and compared with ``_stylegan2_reference``, a plain
 re-statement of rosinality's forward pass.
 """
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pytest
 import torch
 
 import genforge.models  # noqa: F401
-from genforge.interop import detect
-from genforge.interop.rosinality import SAFE_GLOBALS, genforge_to_rosinality, rosinality_to_genforge
+from genforge.interop import detect, safe_load
+from genforge.interop.rosinality import genforge_to_rosinality, rosinality_to_genforge
 from genforge.registry import MODELS
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -28,8 +28,7 @@ SIZE, STYLE = 16, 32
 def _saved(tmp_path, obj):
     path = tmp_path / '000100.pt'
     torch.save(obj, path)
-    with torch.serialization.safe_globals(list(SAFE_GLOBALS.values())):
-        return torch.load(path, map_location='cpu', weights_only=True)
+    return safe_load(path)
 
 
 def _built(imported, part):
