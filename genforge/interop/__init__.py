@@ -8,5 +8,7 @@ from genforge.interop.safe_unpickle import UnsafeGlobalError, safe_load
 from genforge.interop import rosinality  # noqa: F401
 from genforge.interop import swinir  # noqa: F401
 from genforge.interop import basicsr  # noqa: F401
+from genforge.interop.load import build_part, load_object, load_weights
 
-__all__ = ['Imported', 'READERS', 'UnsafeGlobalError', 'detect', 'register_reader', 'safe_load']
+__all__ = ['Imported', 'READERS', 'UnsafeGlobalError', 'build_part', 'detect', 'load_object',
+           'load_weights', 'register_reader', 'safe_load']
