@@ -185,10 +185,12 @@ def gan_model_config(generator: dict | None, discriminator: dict | None) -> dict
 
 
 def _checked(cfg: dict, sd: dict, what: str) -> dict:
-    """``sd`` completed with genforge's blur kernels after checking the file's against them."""
+    """``sd`` checked against the network ``cfg`` builds (names, shapes, blur kernels) and
+    completed with genforge's blur kernels where the file has none (TF pickles)."""
     from genforge.registry import MODELS
     reference = MODELS.build(cfg).state_dict()
-    missing = sorted(set(reference) - set(sd) - {'w_avg'})
+    kernels = {k: v for k, v in reference.items() if k.endswith('kernel') and k not in sd}
+    missing = sorted(set(reference) - set(sd) - set(kernels) - {'w_avg'})
     unexpected = sorted(set(sd) - set(reference))
     if missing or unexpected:
         raise ValueError(f'{what}: the file does not match a {cfg["type"]} with {cfg}: missing '
@@ -202,7 +204,7 @@ def _checked(cfg: dict, sd: dict, what: str) -> dict:
         if key.endswith('kernel') and not torch.allclose(sd[key].float(), ref, atol=1e-6):
             raise ValueError(f'{what}: {key} is not the [1, 3, 3, 1] blur kernel that genforge '
                              f'builds; other blur kernels are not supported')
-    return {k: v.detach().float().clone() for k, v in sd.items()}
+    return {**{k: v.detach().float().clone() for k, v in sd.items()}, **kernels}
 
 
 def _latent_avg(obj: dict, style_dim: int) -> torch.Tensor | None:
