@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import genforge.models  # noqa: F401
-from genforge.interop import detect, safe_load
+from genforge.interop import detect, load_weights, safe_load
 from genforge.interop.rosinality import genforge_to_rosinality, rosinality_to_genforge
 from genforge.registry import MODELS
 
@@ -149,3 +149,25 @@ def test_bad_files_name_the_key(tmp_path):
     del g['convs.1.noise.weight']
     with pytest.raises(ValueError, match=r'missing.*convs\.1\.noise_injector\.weight'):
         detect(_saved(tmp_path, {'g': g}))
+
+
+def test_load_weights_reads_the_file_and_takes_lr_mlp(tmp_path):
+    obj = _checkpoint()
+    path = tmp_path / '000100.pt'
+    torch.save(obj, path)
+    g = load_weights(path)
+    assert g.interop_info['format'] == 'rosinality' and g.interop_info['part'] == 'G_ema'
+    assert torch.equal(g.interop_info['w_avg'], obj['latent_avg'])
+    z = torch.randn(2, STYLE, generator=torch.Generator().manual_seed(18))
+    # a generator trained with another mapping learning rate (rosinality's --lr_mlp edits)
+    g5 = load_weights(path, part='G', lr_mlp=0.05)
+    with torch.no_grad():
+        got = g5(z, randomize_noise=False)
+    # the seeded mapping weights (drawn for lr_mlp=0.01) now give images of size ~10
+    assert torch.allclose(got, ref.generator(obj['g'], z, lr_mlp=0.05), rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match=r"unknown override\(s\) \['scale'\]"):
+        load_weights(path, scale=2)
+    obj['args'].n_mlp = 8
+    torch.save(obj, path)
+    notes = detect(safe_load(path)).info['notes']
+    assert notes == ['args.n_mlp=8 but the tensors hold n_mlp=2']
