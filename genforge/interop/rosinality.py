@@ -81,7 +81,8 @@ def _rename(sd: dict, rules: tuple, forward: bool, what: str) -> dict:
                 out[target.format(**m.groupdict())] = value
                 break
         else:
-            raise ValueError(f'{what}: unexpected key {key!r} (not a rosinality StyleGAN2 name)')
+            raise ValueError(f'{what}: unexpected key {key!r} (not a rosinality StyleGAN2 name; '
+                             f'SWAGAN and other variants are not read)')
     return out
 
 
@@ -218,15 +219,24 @@ def _latent_avg(obj: dict, style_dim: int) -> torch.Tensor | None:
     return avg.detach().float().reshape(style_dim).clone()
 
 
+def _unwrap(sd: Any) -> Any:
+    # a DataParallel/DDP module saved without unwrapping carries a 'module.' prefix
+    if isinstance(sd, dict) and sd and all(isinstance(k, str) and k.startswith('module.')
+                                           for k in sd):
+        return {k[len('module.'):]: v for k, v in sd.items()}
+    return sd
+
+
 def _split(obj: Any) -> dict[str, dict] | None:
     """``{'g_ema'|'g'|'d': state_dict}`` of a rosinality checkpoint or bare state dict."""
     if not isinstance(obj, dict):
         return None
     if any(k in obj for k in _PARTS):
-        found = {k: obj[k] for k in _PARTS if k in obj}
+        found = {k: _unwrap(obj[k]) for k in _PARTS if k in obj}
         ok = all((is_rosinality_discriminator if k == 'd' else is_rosinality_generator)(v)
                  for k, v in found.items())
         return found if ok else None
+    obj = _unwrap(obj)
     if is_rosinality_generator(obj):
         return {'g_ema': obj}
     if is_rosinality_discriminator(obj):

@@ -231,6 +231,21 @@ def test_refusals_name_the_reason(tmp_path, dnnlib):
         detect(safe_load(_pickled(tmp_path, broken)))
 
 
+def test_ada_tf_settings(tmp_path, dnnlib):
+    # stylegan2-ada (TF): D_main groups the whole batch unless mbstd_group_size is set
+    ada_d = tf_discriminator(16)
+    ada_d.state['build_func_name'] = 'D_main'
+    with pytest.raises(ValueError, match='mbstd_group_size=None'):
+        detect(safe_load(_pickled(tmp_path, (tf_generator(17, 'G'), ada_d, tf_generator(18)))))
+    ada_d = tf_discriminator(16, mbstd_group_size=4, conv_clamp=256)
+    ada_d.state['build_func_name'] = 'D_main'
+    found = detect(safe_load(_pickled(tmp_path, (tf_generator(17, 'G', conv_clamp=256), ada_d,
+                                                 tf_generator(18, conv_clamp=256)))))
+    assert found.networks['D'][0]['conv_clamp'] == 256.
+    assert found.networks['G_ema'][0]['conv_clamp'] == 256.
+    assert found.networks['D'][0]['mbstd_cfg'] == dict(group_size=4, channel_groups=1)
+
+
 def test_embedded_source_is_never_run(tmp_path, dnnlib):
     Gs = tf_generator(15)
     Gs.state['build_module_src'] = 'raise SystemExit("ran")\n'

@@ -117,8 +117,10 @@ def test_bare_state_dicts_and_parts(tmp_path):
     assert set(imported.networks) == {'D'}
     net = MODELS.build(imported.model_config)
     net.load_state_dict(imported.model_state_dict, strict=True)
-    imported = detect(_saved(tmp_path, ref.rosinality_g(11)))
+    g = ref.rosinality_g(11)
+    imported = detect(_saved(tmp_path, {f'module.{k}': v for k, v in g.items()}))  # DDP-wrapped
     assert imported.default_part == 'G_ema'
+    assert torch.equal(imported.networks['G_ema'][1]['constant_input.input'], g['input.input'])
     obj = _saved(tmp_path, _checkpoint())
     assert detect(obj, {'part': 'D'}).default_part == 'D'
     with pytest.raises(ValueError, match="part='G'.*holds"):
