@@ -38,7 +38,10 @@ def _refuse(where: str, key: str, value: Any, why: str) -> None:
 def _stock_notes(cfg: dict, where: str) -> list[str]:
     """What rosinality's unedited ``model.py`` cannot build (genforge reads the file anyway)."""
     notes = []
-    if cfg.get('max_channels', 512) != 512:
+    if cfg.get('channel_base') is not None:
+        notes.append(f'{where}.channel_base={cfg["channel_base"]}: NVlabs\' channel rule; '
+                     f'rosinality\'s channels table may not express it')
+    elif cfg.get('max_channels', 512) != 512:
         notes.append(f'{where}.max_channels={cfg["max_channels"]}: rosinality\'s channels table '
                      f'starts at 512')
     for key in ('out_channels', 'img_channels'):
@@ -46,6 +49,9 @@ def _stock_notes(cfg: dict, where: str) -> list[str]:
             notes.append(f'{where}.{key}={cfg[key]}: rosinality\'s networks have 3 channels')
     if cfg.get('noise_size') not in (None, cfg.get('style_channels')):
         notes.append(f'{where}.noise_size={cfg["noise_size"]}: rosinality\'s z size is style_dim')
+    if cfg.get('conv_clamp') is not None:
+        notes.append(f'{where}.conv_clamp={cfg["conv_clamp"]}: rosinality does not clamp; outputs '
+                     f'differ where a layer exceeds it')
     return notes
 
 

@@ -125,8 +125,14 @@ def _channel_options(channels: dict[int, int], what: str) -> dict:
         table = stylegan2_channels(mult, cap)
         if all(table[r] == c for r, c in channels.items()):
             return dict(channel_multiplier=mult, **({} if cap == 512 else dict(max_channels=cap)))
+    # NVlabs' rule min(channel_base // res, channel_max): files exported from such networks
+    for base in sorted({c * r for r, c in channels.items()}):
+        table = stylegan2_channels(max_channels=peak, channel_base=base)
+        if all(table[r] == c for r, c in channels.items()):
+            return dict(channel_base=base, max_channels=peak)
     raise ValueError(f'{what}: channels per resolution {channels} follow no StyleGAN2 '
-                     f'channel_multiplier (4..32 px: 512, then 256*m, 128*m, ...)')
+                     f'channel_multiplier (4..32 px: 512, then 256*m, 128*m, ...) and no '
+                     f'min(channel_base // res, channel_max) rule')
 
 
 def generator_config(sd: dict, overrides: dict | None = None, what: str = 'rosinality g') -> dict:
@@ -299,11 +305,12 @@ def read_rosinality(obj: Any, overrides: dict) -> Imported | None:
     info: dict[str, Any] = dict(architecture='StyleGAN2 (rosinality)', parts=list(networks))
     if gen is not None:
         g = configs[gen]
-        info.update(size=g['out_size'], style_dim=g['style_channels'], n_mlp=g['num_mlps'],
-                    channel_multiplier=g['channel_multiplier'])
+        info.update(size=g['out_size'], style_dim=g['style_channels'], n_mlp=g['num_mlps'])
     elif 'D' in networks:
-        info.update(size=configs['D']['in_size'],
-                    channel_multiplier=configs['D']['channel_multiplier'])
+        info.update(size=configs['D']['in_size'])
+    channel_cfg = configs.get(gen or 'D', {})
+    info.update({k: channel_cfg[k] for k in ('channel_multiplier', 'channel_base', 'max_channels')
+                 if k in channel_cfg})
     if w_avg is not None:
         info['w_avg'] = w_avg
     run = _run_args(obj)

@@ -13,7 +13,7 @@ import genforge.models  # noqa: F401
 from genforge.checkpoint import save_checkpoint
 from genforge.cli import main
 from genforge.config import Config
-from genforge.interop import detect, safe_load
+from genforge.interop import detect, load_weights, safe_load
 from genforge.interop.export_rosinality import export_rosinality, to_rosinality_discriminator
 from genforge.registry import MODELS
 
@@ -126,3 +126,23 @@ def test_networks_rosinality_cannot_compute_are_refused(tmp_path, capsys):
     with pytest.raises(ValueError, match='no generator'):
         export_rosinality({'state_dict': {'discriminator.x': torch.zeros(1)}},
                           str(tmp_path / 'x.pt'))
+
+
+def test_nvlabs_channel_rule_and_clamp_round_trip(tmp_path):
+    # an NVlabs-style generator (channel_base, conv_clamp) as import-weights builds it
+    cfg = dict(type='StyleGAN2Generator', out_size=SIZE, style_channels=STYLE, num_mlps=1,
+               channel_base=256, max_channels=32, conv_clamp=256.)
+    torch.manual_seed(5)
+    net = MODELS.build(cfg).eval()
+    out = tmp_path / 'sg2.pt'
+    done = export_rosinality({'state_dict': {f'generator.{k}': v
+                                             for k, v in net.state_dict().items()},
+                              'meta': {'cfg': Config(dict(model=dict(generator=cfg))).pretty_text}},
+                             str(out))
+    assert any('conv_clamp=256.0' in n for n in done['notes'])
+    back = load_weights(out)
+    # min(256 // res, 32): 32 channels up to 8 px, 16 at 16 px (no channel_multiplier gives it)
+    assert back.channels[16] == 16 and back.channels[4] == 32
+    z = torch.randn(2, STYLE, generator=torch.Generator().manual_seed(6))
+    with torch.no_grad():
+        assert (back(z, randomize_noise=False) - net(z, randomize_noise=False)).abs().max() < 1e-5
