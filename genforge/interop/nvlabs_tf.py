@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from genforge.interop.formats import Imported, register_reader
-from genforge.interop.rosinality import _checked, gan_model_config, rosinality_to_genforge
+from genforge.interop.rosinality import _checked, gan_imported, rosinality_to_genforge
 from genforge.interop.safe_unpickle import ALLOWED_GLOBALS
 
 __all__ = ['TFNetwork', 'TF_GLOBALS', 'read_nvlabs_tf', 'tf_generator', 'tf_discriminator']
@@ -268,29 +268,11 @@ def read_nvlabs_tf(obj: Any, overrides: dict) -> Imported | None:
         raise ValueError(f'TF StyleGAN2 pickle: unknown override(s) {sorted(overrides)}; the '
                          f'architecture is fixed by its variables and static_kwargs')
     networks = {p: (tf_discriminator if p == 'D' else tf_generator)(n, p) for p, n in parts.items()}
-    if part is not None and part not in networks:
-        raise ValueError(f'part={part!r} is not in this TF pickle; it holds {list(networks)}')
-    default = part or next(p for p in ('G_ema', 'G', 'D') if p in networks)
-    gen = next((p for p in ('G_ema', 'G') if p in networks), None)
     info: dict[str, Any] = dict(architecture='StyleGAN2 (NVlabs TF)', parts=list(networks))
-    model_sd: dict[str, torch.Tensor] = {}
-    if gen is None:
-        model_cfg, model_sd = networks['D'][0], dict(networks['D'][1])
-    else:
-        g_cfg, g_sd = networks[gen]
-        model_cfg = gan_model_config(g_cfg, networks['D'][0] if 'D' in networks else None)
-        model_sd.update({f'generator.{k}': v for k, v in networks.get('G', networks[gen])[1].items()})
-        model_sd.update({f'generator_ema.module.{k}': v for k, v in g_sd.items()})
-        model_sd['generator_ema.steps'] = torch.tensor(0)
-        model_sd['mean_path_length'] = torch.tensor(0.)
-        if 'D' in networks:
-            model_sd.update({f'discriminator.{k}': v for k, v in networks['D'][1].items()})
-        info.update(resolution=g_cfg['out_size'], z_dim=g_cfg.get('noise_size', g_cfg['style_channels']),
-                    w_dim=g_cfg['style_channels'], mapping_layers=g_cfg['num_mlps'],
-                    channel_base=g_cfg['channel_base'], channel_max=g_cfg['max_channels'])
-        if 'w_avg' in g_sd:
-            info['w_avg'] = g_sd['w_avg']
-    src = parts[default]
-    info['build_func'] = src.build_func_name
-    return Imported(format='nvlabs-tf', networks=networks, default_part=default,
-                    model_config=model_cfg, model_state_dict=model_sd, info=info)
+    cfg = next((networks[p][0] for p in ('G_ema', 'G') if p in networks), None)
+    if cfg is not None:
+        info.update(resolution=cfg['out_size'], z_dim=cfg.get('noise_size', cfg['style_channels']),
+                    w_dim=cfg['style_channels'], mapping_layers=cfg['num_mlps'],
+                    channel_base=cfg['channel_base'], channel_max=cfg['max_channels'])
+    info['build_funcs'] = {p: n.build_func_name for p, n in parts.items()}
+    return gan_imported('nvlabs-tf', networks, part, info)

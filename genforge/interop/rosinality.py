@@ -35,7 +35,7 @@ import torch
 from genforge.interop.formats import Imported, register_reader
 
 __all__ = ['read_rosinality', 'rosinality_to_genforge', 'genforge_to_rosinality',
-           'generator_config', 'discriminator_config', 'gan_model_config',
+           'generator_config', 'discriminator_config', 'gan_model_config', 'gan_imported',
            'is_rosinality_generator', 'is_rosinality_discriminator']
 
 _PARTS = {'g_ema': 'G_ema', 'g': 'G', 'd': 'D'}   # rosinality key -> genforge part name
@@ -191,6 +191,35 @@ def gan_model_config(generator: dict | None, discriminator: dict | None) -> dict
     return model
 
 
+def gan_imported(fmt: str, networks: dict[str, tuple[dict, dict]], part: str | None,
+                 info: dict) -> Imported:
+    """An :class:`Imported` for StyleGAN2 parts ``{'G_ema'|'G'|'D': (config, state_dict)}``:
+    the default part, and the ``StyleGAN2`` model (G = the trained G, or G_ema when alone;
+    EMA = G_ema, or G) that ``import-weights`` writes. A discriminator alone is its own model."""
+    if part is not None and part not in networks:
+        raise ValueError(f'part={part!r} is not in this {fmt} file; it holds {list(networks)}')
+    default = part or next(p for p in ('G_ema', 'G', 'D') if p in networks)
+    gen = next((p for p in ('G_ema', 'G') if p in networks), None)
+    if gen is None:
+        info.setdefault('notes', []).append('no generator in the file: the model is the '
+                                            'discriminator alone')
+        return Imported(format=fmt, networks=networks, default_part=default,
+                        model_config=networks['D'][0], model_state_dict=dict(networks['D'][1]),
+                        info=info)
+    model_sd = {f'generator.{k}': v for k, v in networks.get('G', networks[gen])[1].items()}
+    model_sd.update({f'generator_ema.module.{k}': v for k, v in networks[gen][1].items()})
+    model_sd['generator_ema.steps'] = torch.tensor(0)
+    model_sd['mean_path_length'] = torch.tensor(0.)   # StyleGAN2's path-length buffer
+    if 'D' in networks:
+        model_sd.update({f'discriminator.{k}': v for k, v in networks['D'][1].items()})
+    if 'w_avg' in networks[gen][1]:
+        info['w_avg'] = networks[gen][1]['w_avg']
+    d_cfg = networks['D'][0] if 'D' in networks else None
+    return Imported(format=fmt, networks=networks, default_part=default,
+                    model_config=gan_model_config(networks[gen][0], d_cfg),
+                    model_state_dict=model_sd, info=info)
+
+
 def _checked(cfg: dict, sd: dict, what: str) -> dict:
     """``sd`` checked against the network ``cfg`` builds (names, shapes, blur kernels) and
     completed with genforge's blur kernels where the file has none (TF pickles)."""
@@ -273,57 +302,33 @@ def read_rosinality(obj: Any, overrides: dict) -> Imported | None:
         raise ValueError(f'rosinality checkpoint: unknown override(s) {unknown}; it takes '
                          f'{list(_GEN_ARGS)}')
     networks: dict[str, tuple[dict, dict]] = {}
-    configs: dict[str, dict] = {}
-    w_avg = None
     for key, sd in parts.items():
-        name, what = _PARTS[key], f'rosinality checkpoint {key!r}'
+        what = f'rosinality checkpoint {key!r}'
         if key == 'd':
-            cfg = discriminator_config(sd, what)
-            gf = rosinality_to_genforge(sd, 'D')
+            cfg, gf = discriminator_config(sd, what), rosinality_to_genforge(sd, 'D')
         else:
-            cfg = generator_config(sd, overrides, what)
-            gf = rosinality_to_genforge(sd, 'G')
+            cfg, gf = generator_config(sd, overrides, what), rosinality_to_genforge(sd, 'G')
             w_avg = _latent_avg(obj, cfg['style_channels'])
             if w_avg is not None:   # the file's truncation centre, kept in the network
                 cfg['update_mean_latent_with_ema'] = True
                 gf['w_avg'] = w_avg
-        networks[name] = (cfg, _checked(cfg, gf, what))
-        configs[name] = cfg
-    if part is not None and part not in networks:
-        raise ValueError(f'part={part!r} is not in this rosinality checkpoint; it holds '
-                         f'{list(networks)}')
-    default = part or next(p for p in ('G_ema', 'G', 'D') if p in networks)
-    gen = 'G_ema' if 'G_ema' in networks else 'G' if 'G' in networks else None
-    model_sd: dict[str, torch.Tensor] = {}
-    if gen is not None:   # the trained G (or G_ema when alone) and its EMA
-        model_sd.update({f'generator.{k}': v for k, v in networks.get('G', networks[gen])[1].items()})
-        model_sd.update({f'generator_ema.module.{k}': v for k, v in networks[gen][1].items()})
-        model_sd['generator_ema.steps'] = torch.tensor(0)
-        model_sd['mean_path_length'] = torch.tensor(0.)   # StyleGAN2's path-length buffer
-    if 'D' in networks and gen is not None:
-        model_sd.update({f'discriminator.{k}': v for k, v in networks['D'][1].items()})
+        networks[_PARTS[key]] = (cfg, _checked(cfg, gf, what))
+    return gan_imported('rosinality', networks, part, _info(networks, _run_args(obj)))
+
+
+def _info(networks: dict, run: dict) -> dict[str, Any]:
+    """What ``import-weights`` prints: rosinality's argument names, notes on ``args``."""
     info: dict[str, Any] = dict(architecture='StyleGAN2 (rosinality)', parts=list(networks))
-    if gen is not None:
-        g = configs[gen]
-        info.update(size=g['out_size'], style_dim=g['style_channels'], n_mlp=g['num_mlps'])
-    elif 'D' in networks:
-        info.update(size=configs['D']['in_size'])
-    channel_cfg = configs.get(gen or 'D', {})
-    info.update({k: channel_cfg[k] for k in ('channel_multiplier', 'channel_base', 'max_channels')
-                 if k in channel_cfg})
-    if w_avg is not None:
-        info['w_avg'] = w_avg
-    run = _run_args(obj)
+    cfg = next(networks[p][0] for p in ('G_ema', 'G', 'D') if p in networks)
+    if 'out_size' in cfg:
+        info.update(size=cfg['out_size'], style_dim=cfg['style_channels'], n_mlp=cfg['num_mlps'])
+    else:
+        info.update(size=cfg['in_size'])
+    info.update({k: cfg[k] for k in ('channel_multiplier', 'channel_base', 'max_channels')
+                 if k in cfg})
     for key in ('size', 'style_dim', 'n_mlp'):
         if key in run and key in info and int(run[key]) != info[key]:
             # the Namespace describes the run; the tensors are what gets loaded
             info.setdefault('notes', []).append(f'args.{key}={run[key]} but the tensors hold '
                                                 f'{key}={info[key]}')
-    model_cfg = gan_model_config(configs.get(gen), configs.get('D'))
-    if gen is None:   # a discriminator alone: no StyleGAN2 model to sample from
-        model_cfg, model_sd = configs['D'], dict(networks['D'][1])
-        info.setdefault('notes', []).append('no generator in the file: the model is the '
-                                            'discriminator alone')
-    return Imported(format='rosinality', networks=networks, default_part=default,
-                    model_config=model_cfg, model_state_dict=model_sd, info=info)
-
+    return info
