@@ -100,3 +100,43 @@ def dump(obj, path, protocol: int = pickle.DEFAULT_PROTOCOL) -> None:
     """``pickle.dump`` as NVlabs' ``training_loop`` does, naming NVlabs' globals."""
     with nvlabs_globals(), open(path, 'wb') as f:
         pickle.dump(obj, f, protocol=protocol)
+
+
+BUFFERS = {'w_avg', 'noise_const', 'resample_filter', 'magnitude_ema', 'up_filter',
+           'down_filter', 'transform', 'freqs', 'phases'}
+_CLASS_OF = [('mapping', 'MappingNetwork'), ('synthesis', 'SynthesisNetwork'),
+             ('input', 'SynthesisInput'), ('fc', 'FullyConnectedLayer'),
+             ('embed', 'FullyConnectedLayer'), ('affine', 'FullyConnectedLayer'),
+             ('out', 'FullyConnectedLayer'), ('torgb', 'ToRGBLayer'), ('fromrgb', 'Conv2dLayer'),
+             ('skip', 'Conv2dLayer'), ('conv', 'SynthesisLayer'), ('L', 'SynthesisLayer'),
+             ('b', 'SynthesisBlock'), ('mbstd', 'MinibatchStdLayer')]
+
+
+def network(class_name: str, sd: dict, init_kwargs: dict, none_buffers=(), **attrs) -> Persistent:
+    """An NVlabs network object tree from a flat NVlabs state dict: each dotted prefix is a
+    persistent sub-module, leaves are parameters or (``BUFFERS``) buffers. ``none_buffers``
+    lists ``'path.name'`` buffers registered as None (StyleGAN3's 1-tap filters)."""
+    tree: dict = {}
+    for key, value in sd.items():
+        *path, leaf = key.split('.')
+        node = tree
+        for part in path:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    for key in none_buffers:
+        *path, leaf = key.split('.')
+        node = tree
+        for part in path:
+            node = node.setdefault(part, {})
+        node[leaf] = None
+
+    def build(name: str, node: dict, kwargs: dict | None, extra: dict) -> Persistent:
+        params = {k: v for k, v in node.items() if isinstance(v, torch.Tensor) and k not in BUFFERS}
+        buffers = {k: v for k, v in node.items() if not isinstance(v, dict) and k in BUFFERS}
+        subs = {k: build(next((c for p, c in _CLASS_OF if k.startswith(p)), 'Module'), v, {}, {})
+                for k, v in node.items() if isinstance(v, dict)}
+        obj = module(name, kwargs, params=params, modules=subs, **extra)
+        obj.state['_buffers'] = OrderedDict(
+            (k, None if v is None else v.detach().clone()) for k, v in buffers.items())
+        return obj
+    return build(class_name, tree, init_kwargs, attrs)
