@@ -20,7 +20,7 @@ import pytest
 import torch
 
 import genforge.models  # noqa: F401
-from genforge.interop import detect, load_weights, safe_load
+from genforge.interop import detect, discriminate, generate, load_weights, safe_load
 from genforge.registry import MODELS
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -191,9 +191,11 @@ def test_tf_pickle_computes_the_tf_function(tmp_path, dnnlib):
             want = ref.generator(ros, z, psi, avg)
             assert got.shape == (3, 3, SIZE, SIZE)
             assert (got - want).abs().max().item() < 1e-4, (part, psi)
+        # NVlabs' G(z, c, truncation_psi, noise_mode='const') semantics
+        got = generate(g, z, truncation_psi=0.7, noise_mode='const')
+        assert (got - ref.generator(ros, z, 0.7, avg)).abs().max().item() < 1e-4
     img = torch.randn(4, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(5))
-    with torch.no_grad():
-        got = load_weights(path, part='D')(img)
+    got = discriminate(load_weights(path, part='D'), img)
     assert (got - ref.discriminator(to_rosinality_d(D), img)).abs().max().item() < 1e-4
     model = MODELS.build(imported.model_config)
     model.load_state_dict(imported.model_state_dict, strict=True)

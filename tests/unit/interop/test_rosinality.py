@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import genforge.models  # noqa: F401
-from genforge.interop import detect, load_weights, safe_load
+from genforge.interop import detect, discriminate, generate, load_weights, safe_load
 from genforge.interop.rosinality import genforge_to_rosinality, rosinality_to_genforge
 from genforge.registry import MODELS
 
@@ -173,3 +173,17 @@ def test_load_weights_reads_the_file_and_takes_lr_mlp(tmp_path):
     torch.save(obj, path)
     notes = detect(safe_load(path)).info['notes']
     assert notes == ['args.n_mlp=8 but the tensors hold n_mlp=2']
+
+
+def test_generate_and_discriminate_follow_rosinality(tmp_path):
+    obj = _checkpoint()
+    path = tmp_path / '000100.pt'
+    torch.save(obj, path)
+    z = torch.randn(4, STYLE, generator=torch.Generator().manual_seed(19))
+    g = load_weights(path)
+    for psi in (1.0, 0.7):
+        got = generate(g, z, truncation_psi=psi, noise_mode='const')
+        want = ref.generator(obj['g_ema'], z, psi, obj['latent_avg'])
+        assert (got - want).abs().max().item() < 1e-4
+    logits = discriminate(load_weights(path, part='D'), got)
+    assert (logits - ref.discriminator(obj['d'], got)).abs().max().item() < 1e-4
