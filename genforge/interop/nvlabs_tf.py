@@ -19,9 +19,15 @@ discriminator), through rosinality's layout (the same tensors, torch-shaped):
   ``mbstd_group_size``/``mbstd_num_features`` -> ``mbstd_cfg``; ADA's ``conv_clamp`` ->
   ``conv_clamp``.
 
-Refused with a message: conditional networks (``LabelConcat``/``LabelEmbed``, a multi-output
-``Output``), ``orig``/``resnet`` generators and ``orig``/``skip`` discriminators, other resampling
-kernels or activations, ``fmap_decay``/``fmap_min`` other than 1, StyleGAN (v1) pickles.
+Conditional StyleGAN2-ADA (TF) networks are read: G's ``LabelEmbed`` -> ``cond_size`` /
+``cond_mapping_channels`` (z and the embedded label, each normalised, concatenated); D's
+``LabelEmbed`` and ``Output`` -> the projection score ``<Output(x), normalize(embed(c))> /
+sqrt(C)`` (``cond_mapping_layers=0``).
+
+Refused with a message: StyleGAN2 (TF) conditioning (``LabelConcat``, an ``Output`` with one score
+per label), D label mapping layers (``Mapping0``...), ``orig``/``resnet`` generators and
+``orig``/``skip`` discriminators, other resampling kernels or activations, ``fmap_decay`` /
+``fmap_min`` other than 1, ADA's ``mbstd_group_size=None``, StyleGAN (v1) pickles.
 """
 from __future__ import annotations
 
@@ -91,8 +97,9 @@ def _conv(w: torch.Tensor) -> torch.Tensor:
 
 
 def _refuse(what: str, why: str) -> None:
-    raise ValueError(f'TF pickle {what}: {why}; genforge reads unconditional config-e/f '
-                     f'StyleGAN2 (skip G, resnet D) TF pickles (docs/interop.md)')
+    raise ValueError(f'TF pickle {what}: {why}; genforge reads config-e/f StyleGAN2 TF pickles '
+                     f'(skip G, resnet D; unconditional, or StyleGAN2-ADA\'s LabelEmbed '
+                     f'conditioning) (docs/interop.md)')
 
 
 def _check_common(kw: dict, what: str) -> None:
@@ -120,10 +127,11 @@ def tf_generator(net: TFNetwork, what: str = 'G') -> tuple[dict, dict]:
     """(genforge config, genforge state dict) of a TF StyleGAN2 generator (G or Gs)."""
     kw, v = net.kwargs(), net.all_variables()
     _check_common(kw, what)
-    if kw.get('architecture', 'skip') != 'skip' or kw.get('label_size', 0) or \
-            any(k.startswith(('G_mapping/LabelConcat', 'G_mapping/LabelEmbed')) for k in v):
+    embed = _label_embed(v, 'G_mapping/', what)
+    if kw.get('architecture', 'skip') != 'skip' or (kw.get('label_size', 0) and embed is None) \
+            or any(k.startswith('G_mapping/LabelConcat') for k in v):
         _refuse(what, f'architecture={kw.get("architecture", "skip")!r}, label_size='
-                      f'{kw.get("label_size", 0)}')
+                      f'{kw.get("label_size", 0)} (StyleGAN2-TF conditioning: LabelConcat)')
     if 'G_synthesis/4x4/Conv/mod_weight' not in v:
         _refuse(what, 'no G_synthesis/4x4/Conv/mod_weight: a StyleGAN (v1) or unknown generator')
     ros: dict[str, torch.Tensor] = {}
@@ -168,6 +176,9 @@ def tf_generator(net: TFNetwork, what: str = 'G') -> tuple[dict, dict]:
                **_channels(kw, size, channels, what),
                lr_mlp=float(kw.get('mapping_lrmul', 0.01)))
     z_dim = ros['style.1.weight'].shape[1]
+    if embed is not None:   # ADA: z and the label embedding, each normalised, concatenated
+        cfg.update(cond_size=embed[0].shape[1], cond_mapping_channels=embed[0].shape[0])
+        z_dim -= embed[0].shape[0]
     if z_dim != style:
         cfg['noise_size'] = z_dim
     if any(ros[f'style.{i}.weight'].shape[0] != style for i in range(1, n_mlp + 1)):
@@ -177,10 +188,24 @@ def tf_generator(net: TFNetwork, what: str = 'G') -> tuple[dict, dict]:
     if kw.get('conv_clamp') is not None:
         cfg['conv_clamp'] = float(kw['conv_clamp'])
     sd = rosinality_to_genforge(ros, 'G')
+    if embed is not None:   # no leading pixel norm in a conditional mapping: style_mapping.0..
+        sd = {re.sub(r'^style_mapping\.(\d+)\.', lambda m: f'style_mapping.{int(m.group(1)) - 1}.',
+                     k): t for k, t in sd.items()}
+        sd['embed.linear.weight_orig'], sd['embed.bias'] = embed
+        sd['w_avg'] = torch.zeros(style)   # a conditional generator always tracks w_avg
     if 'dlatent_avg' in v:
-        cfg['update_mean_latent_with_ema'] = True
+        if embed is None:
+            cfg['update_mean_latent_with_ema'] = True
         sd['w_avg'] = _t(v['dlatent_avg'], what).reshape(style)
     return cfg, _checked(cfg, sd, f'TF pickle {what}')
+
+
+def _label_embed(v: dict, prefix: str, what: str) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """ADA's ``LabelEmbed`` dense layer as ``(weight (out, in), bias)``, or None."""
+    if f'{prefix}LabelEmbed/weight' not in v:
+        return None
+    return (_t(v[f'{prefix}LabelEmbed/weight'], what).t(),
+            _t(v[f'{prefix}LabelEmbed/bias'], what))
 
 
 def tf_discriminator(net: TFNetwork, what: str = 'D') -> tuple[dict, dict]:
@@ -192,10 +217,12 @@ def tf_discriminator(net: TFNetwork, what: str = 'D') -> tuple[dict, dict]:
     group, feats = kw.get('mbstd_group_size', default_group), kw.get('mbstd_num_features', 1)
     froms = sorted(int(m.group(1)) for m in map(re.compile(r'(\d+)x\d+/FromRGB/weight$').match, v)
                    if m)
-    if kw.get('architecture', 'resnet') != 'resnet' or len(froms) != 1 or kw.get('label_size', 0) \
-            or any(k.startswith(('LabelEmbed', 'Mapping')) for k in v):
+    embed = _label_embed(v, '', what)
+    if kw.get('architecture', 'resnet') != 'resnet' or len(froms) != 1 or \
+            (kw.get('label_size', 0) and embed is None) or any(k.startswith('Mapping') for k in v):
         _refuse(what, f'architecture={kw.get("architecture", "resnet")!r}, label_size='
-                      f'{kw.get("label_size", 0)}')
+                      f'{kw.get("label_size", 0)}, label mapping layers '
+                      f'{sorted({k.split("/")[0] for k in v if k.startswith("Mapping")})}')
     if not group or group < 2 or not feats:
         _refuse(what, f'mbstd_group_size={group}, mbstd_num_features={feats} (genforge: a fixed '
                       f'group size >= 2 and at least one feature)')
@@ -221,8 +248,9 @@ def tf_discriminator(net: TFNetwork, what: str = 'D') -> tuple[dict, dict]:
     except KeyError as exc:
         raise ValueError(f'TF pickle {what}: variable {exc.args[0]!r} is missing (a StyleGAN2 '
                          f'resnet discriminator has it)') from None
-    if ros['final_linear.1.weight'].shape[0] != 1:
-        _refuse(what, f'Output gives {ros["final_linear.1.weight"].shape[0]} scores (conditional)')
+    outputs = ros['final_linear.1.weight'].shape[0]
+    if outputs != (1 if embed is None else embed[0].shape[0]):
+        _refuse(what, f'Output gives {outputs} scores (StyleGAN2-TF conditioning)')
     ch4 = ros['final_conv.0.weight'].shape[0]
     if ros['final_linear.0.weight'].shape[0] != ch4:
         _refuse(what, f'4x4/Dense0 has {ros["final_linear.0.weight"].shape[0]} outputs, not '
@@ -236,8 +264,13 @@ def tf_discriminator(net: TFNetwork, what: str = 'D') -> tuple[dict, dict]:
         cfg['img_channels'] = ros['convs.0.0.weight'].shape[1]
     if kw.get('conv_clamp') is not None:
         cfg['conv_clamp'] = float(kw['conv_clamp'])
+    sd = rosinality_to_genforge(ros, 'D')
+    if embed is not None:   # ADA projection: <Output(x), normalize(LabelEmbed(c))> / sqrt(C)
+        cfg.update(cond_size=embed[0].shape[1], cond_mapping_channels=outputs,
+                   cond_mapping_layers=0)
+        sd['mapping.embed.weight'], sd['mapping.embed.bias'] = embed
     # the blur kernels are not TF variables: _checked takes genforge's own
-    return cfg, _checked(cfg, rosinality_to_genforge(ros, 'D'), f'TF pickle {what}')
+    return cfg, _checked(cfg, sd, f'TF pickle {what}')
 
 
 def _parts(obj: Any) -> dict[str, TFNetwork] | None:
@@ -273,6 +306,7 @@ def read_nvlabs_tf(obj: Any, overrides: dict) -> Imported | None:
     if cfg is not None:
         info.update(resolution=cfg['out_size'], z_dim=cfg.get('noise_size', cfg['style_channels']),
                     w_dim=cfg['style_channels'], mapping_layers=cfg['num_mlps'],
-                    channel_base=cfg['channel_base'], channel_max=cfg['max_channels'])
+                    channel_base=cfg['channel_base'], channel_max=cfg['max_channels'],
+                    c_dim=cfg.get('cond_size', 0))
     info['build_funcs'] = {p: n.build_func_name for p, n in parts.items()}
     return gan_imported('nvlabs-tf', networks, part, info)

@@ -140,10 +140,18 @@ def modconv(sd, prefix, x, w, demod=True, up=False):
     return torch.cat(outs)
 
 
-def generator(sd, z, truncation=1., truncation_latent=None, lr_mlp=0.01):
-    """rosinality ``Generator([z], truncation=..., randomize_noise=False)[0]``."""
+def normalize(x):
+    return x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + 1e-8)
+
+
+def generator(sd, z, truncation=1., truncation_latent=None, lr_mlp=0.01, embed=None, c=None):
+    """rosinality ``Generator([z], truncation=..., randomize_noise=False)[0]``; with ``embed``
+    (weight (out, in), bias) and labels ``c``, StyleGAN2-ADA's conditional mapping input
+    ``[normalize(z), normalize(embed(c))]``."""
     n_mlp = len([k for k in sd if k.startswith('style.') and k.endswith('.weight')])
-    w = z * torch.rsqrt(z.pow(2).mean(dim=1, keepdim=True) + 1e-8)
+    w = normalize(z)
+    if embed is not None:
+        w = torch.cat([w, normalize(linear(c, *embed))], dim=1)
     for i in range(1, n_mlp + 1):
         w = lrelu(w @ (sd[f'style.{i}.weight'] * lr_mlp / math.sqrt(w.shape[1])).t(),
                   sd[f'style.{i}.bias'] * lr_mlp)

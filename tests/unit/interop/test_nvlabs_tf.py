@@ -58,11 +58,15 @@ def _rnd(rng, *shape, scale=1.):
     return (rng.standard_normal(shape) * scale).astype(np.float32)
 
 
-def tf_generator(seed, name='Gs', mapping_lrmul=0.01, **kw):
+def tf_generator(seed, name='Gs', mapping_lrmul=0.01, label_size=0, **kw):
     rng = np.random.default_rng(seed)
     mapping = {}
+    if label_size:   # stylegan2-ada (TF): LabelEmbed to latent_size features
+        mapping['LabelEmbed/weight'] = _rnd(rng, label_size, STYLE)
+        mapping['LabelEmbed/bias'] = _rnd(rng, STYLE, scale=0.1)
     for i in range(2):
-        mapping[f'Dense{i}/weight'] = _rnd(rng, STYLE, STYLE) / mapping_lrmul
+        fan_in = STYLE * 2 if label_size and i == 0 else STYLE
+        mapping[f'Dense{i}/weight'] = _rnd(rng, fan_in, STYLE) / mapping_lrmul
         mapping[f'Dense{i}/bias'] = _rnd(rng, STYLE, scale=0.1) / mapping_lrmul
     syn = {}
 
@@ -85,16 +89,20 @@ def tf_generator(seed, name='Gs', mapping_lrmul=0.01, **kw):
         r = 2 ** ((i + 5) // 2)
         syn[f'noise{i}'] = _rnd(rng, 1, 1, r, r)
     args = dict(resolution=SIZE, fmap_base=1024, fmap_max=NF, latent_size=STYLE,
-                dlatent_size=STYLE, mapping_layers=2, mapping_lrmul=mapping_lrmul, **kw)
+                dlatent_size=STYLE, mapping_layers=2, mapping_lrmul=mapping_lrmul,
+                label_size=label_size, **kw)
     comps = {'mapping': Network('G_mapping', 'G_mapping', mapping, **args),
              'synthesis': Network('G_synthesis', 'G_synthesis_stylegan2', syn, **args)}
     own = {'lod': np.float32(0), 'dlatent_avg': _rnd(rng, STYLE)}
     return Network(name, 'G_main', own, comps, **args)
 
 
-def tf_discriminator(seed, **kw):
+def tf_discriminator(seed, label_size=0, **kw):
     rng = np.random.default_rng(seed)
     v = {'16x16/FromRGB/weight': _rnd(rng, 1, 1, 3, NF), '16x16/FromRGB/bias': _rnd(rng, NF)}
+    if label_size:   # stylegan2-ada (TF): LabelEmbed to mapping_fmaps = nf(0) features
+        v['LabelEmbed/weight'] = _rnd(rng, label_size, NF)
+        v['LabelEmbed/bias'] = _rnd(rng, NF, scale=0.1)
     for res in (16, 8):
         v[f'{res}x{res}/Conv0/weight'] = _rnd(rng, 3, 3, NF, NF)
         v[f'{res}x{res}/Conv0/bias'] = _rnd(rng, NF, scale=0.1)
@@ -105,9 +113,11 @@ def tf_discriminator(seed, **kw):
     v['4x4/Conv/bias'] = _rnd(rng, NF, scale=0.1)
     v['4x4/Dense0/weight'] = _rnd(rng, NF * 16, NF)
     v['4x4/Dense0/bias'] = _rnd(rng, NF, scale=0.1)
-    v['Output/weight'] = _rnd(rng, NF, 1)
-    v['Output/bias'] = _rnd(rng, 1, scale=0.1)
-    return Network('D', 'D_stylegan2', v, resolution=SIZE, fmap_base=1024, fmap_max=NF, **kw)
+    out = NF if label_size else 1
+    v['Output/weight'] = _rnd(rng, NF, out)
+    v['Output/bias'] = _rnd(rng, out, scale=0.1)
+    return Network('D', 'D_main' if label_size else 'D_stylegan2', v, resolution=SIZE,
+                   fmap_base=1024, fmap_max=NF, label_size=label_size, **kw)
 
 
 # -- rosinality's published conversion (convert_weight.py), for the reference forward ---------
@@ -220,7 +230,7 @@ def test_refusals_name_the_reason(tmp_path, dnnlib):
     cond = tf_generator(10)
     cond.state['components']['mapping'].state['variables'].append(
         ('LabelConcat/weight', np.zeros((4, STYLE), np.float32)))
-    with pytest.raises(ValueError, match='TF pickle G_ema.*unconditional'):
+    with pytest.raises(ValueError, match='TF pickle G_ema.*LabelConcat'):
         detect(safe_load(_pickled(tmp_path, cond)))
     with pytest.raises(ValueError, match="architecture='skip'"):
         detect(safe_load(_pickled(tmp_path, (tf_generator(11, 'G'),
@@ -246,6 +256,35 @@ def test_ada_tf_settings(tmp_path, dnnlib):
     assert found.networks['D'][0]['conv_clamp'] == 256.
     assert found.networks['G_ema'][0]['conv_clamp'] == 256.
     assert found.networks['D'][0]['mbstd_cfg'] == dict(group_size=4, channel_groups=1)
+
+
+def test_conditional_ada_tf(tmp_path, dnnlib):
+    labels = 5
+    G, Gs = tf_generator(19, 'G', label_size=labels), tf_generator(20, label_size=labels)
+    D = tf_discriminator(21, label_size=labels, mbstd_group_size=4)
+    path = _pickled(tmp_path, (G, D, Gs))
+    imported = detect(safe_load(path))
+    assert imported.info['c_dim'] == labels
+    assert imported.networks['D'][0]['cond_mapping_layers'] == 0
+    z = torch.randn(3, STYLE, generator=torch.Generator().manual_seed(22))
+    c = torch.tensor([0, 3, 4])
+    onehot = torch.nn.functional.one_hot(c, labels).float()
+    v = _vars(Gs)
+    embed = (v['G_mapping/LabelEmbed/weight'].t(), v['G_mapping/LabelEmbed/bias'])
+    ros, avg = to_rosinality_g(Gs)
+    g = load_weights(path)
+    for psi in (1.0, 0.7):
+        got = generate(g, z, c, truncation_psi=psi, noise_mode='const')
+        want = ref.generator(ros, z, psi, avg, embed=embed, c=onehot)
+        assert (got - want).abs().max().item() < 1e-4, psi
+    dv = _vars(D)
+    img = torch.randn(3, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(23))
+    cmap = ref.normalize(ref.linear(onehot, dv['LabelEmbed/weight'].t(), dv['LabelEmbed/bias']))
+    want = (ref.discriminator(to_rosinality_d(D), img) * cmap).sum(1, keepdim=True) / NF ** 0.5
+    got = discriminate(load_weights(path, part='D'), img, c)
+    assert (got - want).abs().max().item() < 1e-4
+    model = MODELS.build(imported.model_config)
+    model.load_state_dict(imported.model_state_dict, strict=True)
 
 
 def test_embedded_source_is_never_run(tmp_path, dnnlib):
