@@ -302,18 +302,34 @@ def read_rosinality(obj: Any, overrides: dict) -> Imported | None:
         raise ValueError(f'rosinality checkpoint: unknown override(s) {unknown}; it takes '
                          f'{list(_GEN_ARGS)}')
     networks: dict[str, tuple[dict, dict]] = {}
+    notes: list[str] = []
     for key, sd in parts.items():
         what = f'rosinality checkpoint {key!r}'
         if key == 'd':
             cfg, gf = discriminator_config(sd, what), rosinality_to_genforge(sd, 'D')
         else:
             cfg, gf = generator_config(sd, overrides, what), rosinality_to_genforge(sd, 'G')
+            if 'noises.noise_0' not in sd:   # early rosinality versions kept no noise buffers
+                gf.update(_seeded_noise(cfg['out_size']))
+                notes.append(f'{key}: no noises.noise_* in the file; constant noise maps drawn '
+                             f'with seed 0')
             w_avg = _latent_avg(obj, cfg['style_channels'])
             if w_avg is not None:   # the file's truncation centre, kept in the network
                 cfg['update_mean_latent_with_ema'] = True
                 gf['w_avg'] = w_avg
         networks[_PARTS[key]] = (cfg, _checked(cfg, gf, what))
-    return gan_imported('rosinality', networks, part, _info(networks, _run_args(obj)))
+    info = _info(networks, _run_args(obj))
+    if notes:
+        info['notes'] = notes + info.get('notes', [])
+    return gan_imported('rosinality', networks, part, info)
+
+
+def _seeded_noise(size: int) -> dict[str, torch.Tensor]:
+    """Constant noise maps (genforge names) for a generator whose file has none."""
+    gen = torch.Generator().manual_seed(0)
+    count = 2 * (size.bit_length() - 1) - 3   # log2(size) * 2 - 3 noisy layers
+    return {f'injected_noise_{i}': torch.randn(1, 1, 2 ** ((i + 5) // 2), 2 ** ((i + 5) // 2),
+                                               generator=gen) for i in range(count)}
 
 
 def _info(networks: dict, run: dict) -> dict[str, Any]:

@@ -148,6 +148,12 @@ def test_bad_files_name_the_key(tmp_path):
     with pytest.raises(ValueError, match=r'convs\.1\.conv2\.0\.kernel.*blur kernel'):
         detect(_saved(tmp_path, {'d': d}))
     g = ref.rosinality_g(17)
+    for key in [k for k in g if k.startswith('noises.')]:   # early versions: no noise buffers
+        del g[key]
+    found = detect(_saved(tmp_path, {'g': g}))
+    assert found.info['notes'] == ["g: no noises.noise_* in the file; constant noise maps drawn "
+                                   "with seed 0"]
+    assert found.networks['G'][1]['injected_noise_4'].shape == (1, 1, 16, 16)
     del g['convs.1.noise.weight']
     with pytest.raises(ValueError, match=r'missing.*convs\.1\.noise_injector\.weight'):
         detect(_saved(tmp_path, {'g': g}))
