@@ -105,7 +105,8 @@ def run(args) -> int:
     try:
         imported = load_object(args.source, arch=args.arch)
     except (ValueError, pickle.UnpicklingError) as exc:
-        raise CLIError(f'{args.source}: {exc}') from None
+        msg = str(exc)
+        raise CLIError(msg if args.source in msg else f'{args.source}: {msg}') from None
     if imported.model_config is None or 'generator' not in imported.model_config:
         raise CLIError(f'{args.source}: holds only {", ".join(imported.networks)} '
                        f'({imported.format}); there is no generator to build a model around. '

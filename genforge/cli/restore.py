@@ -162,7 +162,9 @@ def build_from_weights(path: str, device: str):
         # restricted unpickling (genforge.interop.safe_unpickle): no code from the file runs
         imported = load_object(path)
     except (ValueError, RuntimeError, pickle.UnpicklingError) as exc:
-        raise CLIError(f'--weights {path}: {exc}') from None
+        msg = str(exc)
+        raise CLIError(f'--weights {msg}' if msg.startswith(path) else
+                       f'--weights {path}: {msg}') from None
     cfg = imported.model_config
     if 'generator' not in cfg:
         raise CLIError(f'--weights {path}: a {imported.info.get("architecture", cfg.get("type"))} '

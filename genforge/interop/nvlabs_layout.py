@@ -121,7 +121,7 @@ def _channel_rule(channels: dict[int, int], kwargs: dict, where: str) -> tuple[i
                      f'min(channel_base // res, channel_max) rule')
 
 
-def _mapping_kwargs(kwargs: dict, where: str, sg3: bool = False) -> dict:
+def _mapping_kwargs(kwargs: dict, where: str) -> dict:
     mk = _plain(kwargs.get('mapping_kwargs') or {})
     if mk.get('activation', 'lrelu') != 'lrelu':
         _refuse(where, 'mapping_kwargs.activation', mk['activation'], "only 'lrelu'")
@@ -282,7 +282,7 @@ def sg2_discriminator_config(sd: dict, kwargs: dict, where: str = 'D') -> tuple[
                mbstd_cfg=dict(group_size=int(group) if group is not None else 1 << 30,
                               channel_groups=int(mbstd)))
     resample = (kwargs.get('block_kwargs') or {}).get('resample_filter')
-    if resample is not None:
+    if resample is not None and tuple(_plain(resample)) != NVLABS_FILTER:
         cfg['blur_kernel'] = list(_plain(resample))
     if kwargs.get('conv_clamp') is not None:
         cfg['conv_clamp'] = float(kwargs['conv_clamp'])
@@ -356,7 +356,7 @@ _SG3_SYNTH = ('channel_base', 'channel_max', 'num_layers', 'num_critical', 'firs
 def sg3_generator_config(sd: dict, kwargs: dict, where: str = 'G') -> tuple[dict, dict]:
     """``(genforge config, info)`` of an NVlabs StyleGAN3 (T or R) generator."""
     kwargs = _plain(dict(kwargs or {}))
-    mk = _mapping_kwargs(kwargs, where, sg3=True)
+    mk = _mapping_kwargs(kwargs, where)
     syn = {k: v for k, v in kwargs.items() if k in _SG3_SYNTH}
     syn.update(_plain(kwargs.get('synthesis_kwargs') or {}))
     unknown = sorted(set(kwargs) - set(_SG3_SYNTH) - {

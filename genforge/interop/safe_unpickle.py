@@ -286,7 +286,16 @@ def _load_stream(f: IO[bytes], source: str, extra: dict, map_location: Any) -> A
         from safetensors.torch import load as st_load
         return st_load(f.read())
     unpickler = module.Unpickler(f, encoding='latin1')
-    obj = unpickler.load()
+    try:
+        obj = unpickler.load()
+    except UnsafeGlobalError:
+        raise
+    except (pickle.UnpicklingError, EOFError, ValueError, IndexError, KeyError,
+            UnicodeDecodeError) as exc:
+        raise pickle.UnpicklingError(
+            f'{source}: not a readable weights file (a PyTorch checkpoint, a pickle or a '
+            f'.safetensors file); it may be truncated or of another kind '
+            f'({type(exc).__name__}: {exc})') from None
     if isinstance(obj, int) and obj == _TORCH_LEGACY_MAGIC:  # pre-1.6 torch.save
         f.seek(start)
         return torch.load(f, map_location=map_location, pickle_module=module,
