@@ -271,7 +271,9 @@ class StyleGAN2Discriminator(nn.Module):
             score_ch = cond_mapping_channels or 512
             self.mapping = MappingNetwork(noise_size=0, style_channels=score_ch,
                                           cond_size=cond_size, num_ws=None,
-                                          num_layers=cond_mapping_layers or 8, w_avg_beta=None)
+                                          # 0 layers: TF-ADA's label embedding alone
+                                          num_layers=8 if cond_mapping_layers is None
+                                          else cond_mapping_layers, w_avg_beta=None)
         self.convs = nn.Sequential(*convs)
         self.mbstd_layer = ModMBStddevLayer(**mbstd_cfg)
         extra = mbstd_cfg.get('channel_groups', 1)
