@@ -287,6 +287,49 @@ def bench_srcnn(args) -> tuple[list[list[float]], list[list[float]]] | None:
     return _alternate(args, plain, lambda n: run_runner(args, model, dataset, optim_wrapper, n))
 
 
+class _NoOp(nn.Module):
+    """A model whose train_step does nothing: what is left is the Runner's own loop."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(1))
+
+    def train_step(self, data, optim_wrapper):
+        return dict(loss=torch.zeros(()))
+
+
+def bench_runner_parts(args) -> None:
+    """Median ms/iter of the Runner's loop alone (data fetch from memory, collate, hooks,
+    NaN guard, MessageHub) and of the DataPreprocessor on a DCGAN-64 batch of 16."""
+    from genforge.datasets.collate import pseudo_collate
+    from genforge.models import BaseModel
+
+    class NoOpModel(BaseModel):
+        train_step = _NoOp.train_step
+
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.zeros(1))
+
+    iters = max(args.iters, 200)
+    runs = [statistics.median(run_runner(args, NoOpModel(), dict(type='InMemoryImages',
+                                                                 num=BATCH, gt_size=64),
+                                         dict(optimizer=dict(type='SGD', lr=0.0)), iters))
+            for _ in range(args.rounds)]
+    print(f'runner loop (no-op train_step, {args.rounds} runs x {iters} iters): '
+          f'{statistics.median(runs) * 1e3:.3f} ms/iter (runs {min(runs) * 1e3:.3f}-'
+          f'{max(runs) * 1e3:.3f})')
+    pre = MODELS.build(dict(type='DataPreprocessor')).to(DEVICE)
+    batch = pseudo_collate(InMemoryImages(BATCH, 64).items)
+    times = []
+    for _ in range(iters):
+        t = _stamp()
+        pre(batch, True)
+        times.append(_stamp() - t)
+    print(f'DataPreprocessor, DCGAN-64 batch of {BATCH} (uint8 -> normalised float, '
+          f'DataSample stack): {statistics.median(times[1:]) * 1e3:.3f} ms/batch')
+
+
 def _alternate(args, plain, framework) -> tuple[list[list[float]], list[list[float]]]:
     """Interleaved rounds: plain, genforge, plain, genforge, ... (who goes first alternates);
     the first ``--warmup`` iterations of every run are dropped. Per-round iteration times."""
@@ -321,7 +364,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--warmup', type=int, default=None,
                    help='iterations dropped per run (default 1; 2 with --compile)')
     p.add_argument('--models', default='srcnn,dcgan,fast',
-                   help='comma list: dcgan (DCGAN-64), srcnn, fast (DCGAN-32, few channels)')
+                   help='comma list: dcgan (DCGAN-64), srcnn, fast (DCGAN-32, few channels), '
+                        'parts (Runner loop with a no-op model; DataPreprocessor alone)')
     p.add_argument('--fast-channels', default='32,8',
                    help='G,D base_channels of the fast step (default 32,8)')
     p.add_argument('--g-channels', type=int, default=1024, help="G base_channels (MMagic: 1024)")
@@ -376,12 +420,15 @@ def main(argv=None) -> int:
             r, _ = report('SRCNN-x4', *result)
         elif name == 'dcgan':
             r, _ = report('DCGAN-64', *bench_dcgan(args))
+        elif name == 'parts':
+            bench_runner_parts(args)
+            continue
         elif name == 'fast':
             g_ch, d_ch = (int(c) for c in args.fast_channels.split(','))
             fast = report(f'DCGAN-32 ({g_ch},{d_ch})', *bench_dcgan(args, 32, g_ch, d_ch))
             continue
         else:
-            raise SystemExit(f'--models: unknown model {name!r}; use dcgan, srcnn and/or fast')
+            raise SystemExit(f'--models: unknown model {name!r}; use dcgan, srcnn, fast, parts')
         ratio = r if name == 'dcgan' or ratio is None else ratio
     if ratio is not None:
         print(f'overhead ratio: {ratio:.2f}')
