@@ -6,6 +6,8 @@ normalisation, random projections), MS-SSIM (Wang et al. / PGGAN's downsampling)
 Pillow path, PPL of a linear generator, FID/TransFID (numpy mean/cov, SVD trace term).
 The shared randomness (patch centres, projection directions) follows the documented seeding
 so that both sides see the same random draws; everything else is computed separately.
+Why some take 10-30 s: the Inception tests run the full 299x299 network on CPU (2-3 images per
+pass, the fewest that give a non-trivial FID/IS); the rest take well under a second.
 """
 import numpy as np
 import pytest

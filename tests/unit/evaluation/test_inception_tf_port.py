@@ -17,6 +17,7 @@ The parameters are seeded random tensors in the shared layout (torch-fidelity's,
 and genforge's state-dict keys agree). With genforge's protocol choices plugged into the port
 (``x / 127.5 - 1``, ``F.interpolate``), both networks give the same pool3 features and logits;
 the two protocol differences are then measured one at a time (docs/metrics.md quotes them).
+Why ~20 s: six passes of the full 299x299 network on CPU (one or two images each).
 """
 import pytest
 import torch

@@ -137,6 +137,8 @@ def test_resume_with_workers_keeps_data_order_and_pins_worker_augmentations(tmp_
     What holds (docs/runner.md): the data order is exact, and from the next pass on the
     in-worker random numbers are too (workers are re-created and re-seeded each pass). Inside
     the interrupted pass they are not: the resumed loader's workers restart from their seeds.
+    Why it can take ~10-40 s wall time: three runs start worker processes for every pass
+    (~4 s of CPU time; the rest is process start-up on a busy machine).
     """
     from genforge.runner.build import usable_cpus
     if usable_cpus() < 2:
