@@ -328,6 +328,45 @@ def bench_runner_parts(args) -> None:
         times.append(_stamp() - t)
     print(f'DataPreprocessor, DCGAN-64 batch of {BATCH} (uint8 -> normalised float, '
           f'DataSample stack): {statistics.median(times[1:]) * 1e3:.3f} ms/batch')
+    _train_step_vs_plain(args, iters)
+
+
+def _train_step_vs_plain(args, iters: int) -> None:
+    """The fast step's DCGAN.train_step called directly (no Runner) against the plain step,
+    alternating every iteration: how much of the gap is model code rather than the Runner."""
+    from genforge.datasets.collate import pseudo_collate
+    from genforge.optim import OptimWrapper, OptimWrapperDict
+    g_ch, d_ch = (int(c) for c in args.fast_channels.split(','))
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='DCGAN', noise_size=100, data_preprocessor=dict(type='DataPreprocessor'),
+        generator=dict(type='DCGANGenerator', output_scale=32, base_channels=g_ch),
+        discriminator=dict(type='DCGANDiscriminator', input_scale=32, output_scale=4,
+                           out_channels=1, base_channels=d_ch))).to(DEVICE)
+    g, d = plain_dcgan_nets(g_ch, d_ch, scale=32)
+    copy_same_layout(model.generator, g)
+    copy_same_layout(model.discriminator, d)
+    g, d = g.to(DEVICE), d.to(DEVICE)
+    items = InMemoryImages(BATCH, 32).items
+    batch = pseudo_collate(items)
+    real = torch.stack([it['data_samples'].gt_img for it in items]).to(DEVICE).float() / 127.5 - 1
+    adam = dict(lr=2e-4, betas=(0.5, 0.999))
+    wrapper = OptimWrapperDict(
+        generator=OptimWrapper(torch.optim.Adam(model.generator.parameters(), **adam)),
+        discriminator=OptimWrapper(torch.optim.Adam(model.discriminator.parameters(), **adam)))
+    opts = (torch.optim.Adam(g.parameters(), **adam), torch.optim.Adam(d.parameters(), **adam))
+    from genforge.message_hub import MessageHub
+    MessageHub.get_instance('train_overhead_parts').update_info('iter', 0)
+    step, plain = [], []
+    for _ in range(iters):
+        t = _stamp()
+        model.train_step(batch, wrapper)
+        step.append(_stamp() - t)
+        plain += plain_dcgan_loop((g, d), real, opts, 1)
+    ms, mp = statistics.median(step[1:]), statistics.median(plain[1:])
+    print(f'DCGAN-32 ({g_ch},{d_ch}) train_step without Runner vs plain step, alternating '
+          f'every iteration ({iters} each): {ms * 1e3:.2f} vs {mp * 1e3:.2f} ms/iter '
+          f'({(ms - mp) * 1e3:+.2f} ms)')
 
 
 def _alternate(args, plain, framework) -> tuple[list[list[float]], list[list[float]]]:
