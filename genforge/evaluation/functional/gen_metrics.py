@@ -283,10 +283,20 @@ def image_descriptors(band: torch.Tensor, indices, level: int, seed: int, nhood_
     ``np.random.default_rng((seed, level, indices[i]))``, so an image gets the same patches
     whatever batch or rank it is processed in (PGGAN samples patches per image).
     """
-    return torch.cat([
-        get_descriptors_for_minibatch(band[i:i + 1], nhood_size, nhoods_per_image,
-                                      np.random.default_rng((seed, level, int(idx))))
-        for i, idx in enumerate(indices)])
+    n, c, h, w = band.shape
+    half = nhood_size // 2
+    xs, ys = [], []
+    for idx in indices:  # the draws of get_descriptors_for_minibatch on a one-image batch
+        rng = np.random.default_rng((seed, level, int(idx)))
+        xs.append(rng.integers(half, w - half, size=nhoods_per_image))
+        ys.append(rng.integers(half, h - half, size=nhoods_per_image))
+    num = n * nhoods_per_image
+    nhood, chan, x, y = np.ogrid[0:num, 0:c, -half:half + 1, -half:half + 1]
+    img = nhood // nhoods_per_image
+    x = x + np.concatenate(xs).reshape(num, 1, 1, 1)
+    y = y + np.concatenate(ys).reshape(num, 1, 1, 1)
+    # (N*nhoods, C, s, s); as in PGGAN the patch is stored transposed (axis 2 runs along x)
+    return band.reshape(-1)[torch.as_tensor(((img * c + chan) * h + y) * w + x)]
 
 
 def swd_levels(resolution: int) -> int:
