@@ -9,7 +9,10 @@ per-iteration median over all rounds is compared. Interleaving and medians keep 
     python benchmarks/train_overhead.py --iters 10 --rounds 5 --channels-last --foreach
     python benchmarks/train_overhead.py --models dcgan --g-channels 128 --d-channels 16  # overhead-bound
 
-The last line is ``overhead ratio: X.XX`` (genforge / plain, DCGAN-64 when it is benchmarked).
+Each model's line gives both medians (ms/iter), the overhead in ms/iter and the median and spread
+of the per-round ratios. Then ``overhead ratio: X.XX`` (genforge / plain, DCGAN-64 when it is
+benchmarked) and, for the small fast step where framework cost is visible (DCGAN-32 with few
+channels), ``fast-step overhead ratio: X (median of N interleaved rounds, spread ±Y)``.
 """
 from __future__ import annotations
 
@@ -86,18 +89,20 @@ class IterClock(Hook):
 
 
 # -- the plain loops: what a user writes by hand ----------------------------------------------
-def plain_dcgan_nets(g_ch: int, d_ch: int, noise: int = 100) -> tuple[nn.Module, nn.Module]:
-    """DCGAN-64 G and D written with nn.Sequential, layer for layer as DCGANGenerator/-Disc."""
+def plain_dcgan_nets(g_ch: int, d_ch: int, noise: int = 100,
+                     scale: int = 64) -> tuple[nn.Module, nn.Module]:
+    """DCGAN G and D written with nn.Sequential, layer for layer as DCGANGenerator/-Disc."""
+    mid = int(np.log2(scale)) - 3  # 64: 3 blocks (4 -> 32 in G, 32 -> 4 in D); 32: 2
     g = [nn.ConvTranspose2d(noise, g_ch, 4, 1, 0, bias=False), nn.BatchNorm2d(g_ch), nn.ReLU(True)]
     ch = g_ch
-    for _ in range(3):  # 4 -> 8 -> 16 -> 32
+    for _ in range(mid):  # 4 -> 8 -> ... -> scale / 2
         g += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch // 2),
               nn.ReLU(True)]
         ch //= 2
-    g += [nn.ConvTranspose2d(ch, 3, 4, 2, 1), nn.Tanh()]  # 32 -> 64
+    g += [nn.ConvTranspose2d(ch, 3, 4, 2, 1), nn.Tanh()]  # scale / 2 -> scale
     d = [nn.Conv2d(3, d_ch, 4, 2, 1), nn.LeakyReLU(0.01, True)]
     ch = d_ch
-    for _ in range(3):  # 32 -> 16 -> 8 -> 4
+    for _ in range(mid):  # scale / 2 -> ... -> 4
         d += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch * 2),
               nn.LeakyReLU(0.01, True)]
         ch *= 2
@@ -214,22 +219,25 @@ def _to_fmt(module: nn.Module, args) -> nn.Module:
     return module
 
 
-def bench_dcgan(args) -> tuple[list[float], list[float]]:
+def bench_dcgan(args, scale: int = 64, g_channels: int | None = None,
+                d_channels: int | None = None) -> tuple[list[list[float]], list[list[float]]]:
+    g_channels, d_channels = g_channels or args.g_channels, d_channels or args.d_channels
     torch.manual_seed(0)
     model = MODELS.build(dict(
         type='DCGAN', noise_size=100, data_preprocessor=dict(type='DataPreprocessor'),
-        generator=dict(type='DCGANGenerator', output_scale=64, base_channels=args.g_channels),
-        discriminator=dict(type='DCGANDiscriminator', input_scale=64, output_scale=4,
-                           out_channels=1, base_channels=args.d_channels)))
+        generator=dict(type='DCGANGenerator', output_scale=scale, base_channels=g_channels),
+        discriminator=dict(type='DCGANDiscriminator', input_scale=scale, output_scale=4,
+                           out_channels=1, base_channels=d_channels)))
     model.init_weights()
-    g, d = plain_dcgan_nets(args.g_channels, args.d_channels)
+    g, d = plain_dcgan_nets(g_channels, d_channels, scale=scale)
     copy_same_layout(model.generator, g)
     copy_same_layout(model.discriminator, d)
     check_same_function(model.generator, g, torch.randn(2, 100, 1, 1))
-    check_same_function(model.discriminator, d, torch.randn(2, 3, 64, 64))
+    check_same_function(model.discriminator, d, torch.randn(2, 3, scale, scale))
     g, d = _to_fmt(g, args), _to_fmt(d, args)
-    dataset = dict(type='InMemoryImages', num=BATCH, gt_size=64)
-    real = torch.stack([it['data_samples'].gt_img for it in InMemoryImages(BATCH, 64).items])
+    dataset = dict(type='InMemoryImages', num=BATCH, gt_size=scale)
+    real = torch.stack([it['data_samples'].gt_img
+                        for it in InMemoryImages(BATCH, scale).items])
     real = real.to(DEVICE).float() / 127.5 - 1  # what the DataPreprocessor makes: [-1, 1]
     if args.channels_last:
         real = real.contiguous(memory_format=torch.channels_last)
@@ -247,7 +255,7 @@ def bench_dcgan(args) -> tuple[list[float], list[float]]:
     return _alternate(args, plain, lambda n: run_runner(args, model, dataset, optim_wrapper, n))
 
 
-def bench_srcnn(args) -> tuple[list[float], list[float]] | None:
+def bench_srcnn(args) -> tuple[list[list[float]], list[list[float]]] | None:
     if MODELS.get('BaseEditModel') is None:
         return None
     torch.manual_seed(0)
@@ -279,26 +287,112 @@ def bench_srcnn(args) -> tuple[list[float], list[float]] | None:
     return _alternate(args, plain, lambda n: run_runner(args, model, dataset, optim_wrapper, n))
 
 
-def _alternate(args, plain, framework) -> tuple[list[float], list[float]]:
-    """Rounds of (plain, genforge) or (genforge, plain), alternating who goes first; the first
-    ``--warmup`` iterations of every run are dropped."""
-    times: dict[str, list[float]] = dict(plain=[], genforge=[])
+class _NoOp(nn.Module):
+    """A model whose train_step does nothing: what is left is the Runner's own loop."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(1))
+
+    def train_step(self, data, optim_wrapper):
+        return dict(loss=torch.zeros(()))
+
+
+def bench_runner_parts(args) -> None:
+    """Median ms/iter of the Runner's loop alone (data fetch from memory, collate, hooks,
+    NaN guard, MessageHub) and of the DataPreprocessor on a DCGAN-64 batch of 16."""
+    from genforge.datasets.collate import pseudo_collate
+    from genforge.models import BaseModel
+
+    class NoOpModel(BaseModel):
+        train_step = _NoOp.train_step
+
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.zeros(1))
+
+    iters = max(args.iters, 200)
+    runs = [statistics.median(run_runner(args, NoOpModel(), dict(type='InMemoryImages',
+                                                                 num=BATCH, gt_size=64),
+                                         dict(optimizer=dict(type='SGD', lr=0.0)), iters))
+            for _ in range(args.rounds)]
+    print(f'runner loop (no-op train_step, {args.rounds} runs x {iters} iters): '
+          f'{statistics.median(runs) * 1e3:.3f} ms/iter (runs {min(runs) * 1e3:.3f}-'
+          f'{max(runs) * 1e3:.3f})')
+    pre = MODELS.build(dict(type='DataPreprocessor')).to(DEVICE)
+    batch = pseudo_collate(InMemoryImages(BATCH, 64).items)
+    times = []
+    for _ in range(iters):
+        t = _stamp()
+        pre(batch, True)
+        times.append(_stamp() - t)
+    print(f'DataPreprocessor, DCGAN-64 batch of {BATCH} (uint8 -> normalised float, '
+          f'DataSample stack): {statistics.median(times[1:]) * 1e3:.3f} ms/batch')
+    _train_step_vs_plain(args, iters)
+
+
+def _train_step_vs_plain(args, iters: int) -> None:
+    """The fast step's DCGAN.train_step called directly (no Runner) against the plain step,
+    alternating every iteration: how much of the gap is model code rather than the Runner."""
+    from genforge.datasets.collate import pseudo_collate
+    from genforge.optim import OptimWrapper, OptimWrapperDict
+    g_ch, d_ch = (int(c) for c in args.fast_channels.split(','))
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='DCGAN', noise_size=100, data_preprocessor=dict(type='DataPreprocessor'),
+        generator=dict(type='DCGANGenerator', output_scale=32, base_channels=g_ch),
+        discriminator=dict(type='DCGANDiscriminator', input_scale=32, output_scale=4,
+                           out_channels=1, base_channels=d_ch))).to(DEVICE)
+    g, d = plain_dcgan_nets(g_ch, d_ch, scale=32)
+    copy_same_layout(model.generator, g)
+    copy_same_layout(model.discriminator, d)
+    g, d = g.to(DEVICE), d.to(DEVICE)
+    items = InMemoryImages(BATCH, 32).items
+    batch = pseudo_collate(items)
+    real = torch.stack([it['data_samples'].gt_img for it in items]).to(DEVICE).float() / 127.5 - 1
+    adam = dict(lr=2e-4, betas=(0.5, 0.999))
+    wrapper = OptimWrapperDict(
+        generator=OptimWrapper(torch.optim.Adam(model.generator.parameters(), **adam)),
+        discriminator=OptimWrapper(torch.optim.Adam(model.discriminator.parameters(), **adam)))
+    opts = (torch.optim.Adam(g.parameters(), **adam), torch.optim.Adam(d.parameters(), **adam))
+    from genforge.message_hub import MessageHub
+    MessageHub.get_instance('train_overhead_parts').update_info('iter', 0)
+    step, plain = [], []
+    for _ in range(iters):
+        t = _stamp()
+        model.train_step(batch, wrapper)
+        step.append(_stamp() - t)
+        plain += plain_dcgan_loop((g, d), real, opts, 1)
+    ms, mp = statistics.median(step[1:]), statistics.median(plain[1:])
+    print(f'DCGAN-32 ({g_ch},{d_ch}) train_step without Runner vs plain step, alternating '
+          f'every iteration ({iters} each): {ms * 1e3:.2f} vs {mp * 1e3:.2f} ms/iter '
+          f'({(ms - mp) * 1e3:+.2f} ms)')
+
+
+def _alternate(args, plain, framework) -> tuple[list[list[float]], list[list[float]]]:
+    """Interleaved rounds: plain, genforge, plain, genforge, ... (who goes first alternates);
+    the first ``--warmup`` iterations of every run are dropped. Per-round iteration times."""
+    times: dict[str, list[list[float]]] = dict(plain=[], genforge=[])
     n = args.iters + args.warmup
     for r in range(args.rounds):
         order = (('plain', plain), ('genforge', framework))
         for name, fn in order if r % 2 == 0 else order[::-1]:
             torch.manual_seed(r)
-            times[name] += fn(n)[args.warmup:]
+            times[name].append(fn(n)[args.warmup:])
     return times['plain'], times['genforge']
 
 
-def report(name: str, plain: list[float], gf: list[float]) -> float:
-    mp, mg = statistics.median(plain), statistics.median(gf)
-    ratio = mg / mp
-    print(f'{name:<10} plain {mp * 1e3:9.1f} ms/iter   genforge {mg * 1e3:9.1f} ms/iter   '
-          f'ratio {ratio:.3f}   (n={len(plain)}+{len(gf)}, plain min {min(plain) * 1e3:.1f}, '
-          f'genforge min {min(gf) * 1e3:.1f})')
-    return ratio
+def report(name: str, plain: list[list[float]], gf: list[list[float]]) -> tuple[float, float]:
+    """One line: medians over all iterations, overhead in ms/iter, and the median and spread
+    (half the range) of the per-round ratios. Returns (ratio, spread)."""
+    all_p, all_g = [t for r in plain for t in r], [t for r in gf for t in r]
+    mp, mg = statistics.median(all_p), statistics.median(all_g)
+    ratios = [statistics.median(g) / statistics.median(p) for p, g in zip(plain, gf)]
+    ratio, spread = statistics.median(ratios), (max(ratios) - min(ratios)) / 2
+    print(f'{name:<10} plain {mp * 1e3:8.2f} ms/iter   genforge {mg * 1e3:8.2f} ms/iter   '
+          f'overhead {(mg - mp) * 1e3:+.2f} ms/iter   ratio {ratio:.3f} (median of '
+          f'{len(ratios)} rounds, spread ±{spread:.3f}; n={len(all_p)}+{len(all_g)})')
+    return ratio, spread
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -308,7 +402,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--rounds', type=int, default=4, help='alternating rounds per side')
     p.add_argument('--warmup', type=int, default=None,
                    help='iterations dropped per run (default 1; 2 with --compile)')
-    p.add_argument('--models', default='srcnn,dcgan', help='comma list: dcgan, srcnn')
+    p.add_argument('--models', default='srcnn,dcgan,fast',
+                   help='comma list: dcgan (DCGAN-64), srcnn, fast (DCGAN-32, few channels), '
+                        'parts (Runner loop with a no-op model; DataPreprocessor alone)')
+    p.add_argument('--fast-channels', default='32,8',
+                   help='G,D base_channels of the fast step (default 32,8)')
     p.add_argument('--g-channels', type=int, default=1024, help="G base_channels (MMagic: 1024)")
     p.add_argument('--d-channels', type=int, default=128, help="D base_channels (MMagic: 128)")
     p.add_argument('--sr-gt-size', type=int, default=128, help='SRCNN GT patch (MMagic: 128)')
@@ -351,21 +449,31 @@ def main(argv=None) -> int:
           f'{args.rounds} rounds x {args.iters} iters (+{args.warmup} warm-up), '
           f'options: {", ".join(opts) or "none"}, {args.clock} clock')
     models = [m.strip() for m in args.models.split(',') if m.strip()]
-    ratio = None
+    ratio, fast = None, None
     for name in models:
         if name == 'srcnn':
             result = bench_srcnn(args)
             if result is None:
                 print('srcnn      skipped: BaseEditModel/SRCNNNet not available')
                 continue
-            r = report('SRCNN-x4', *result)
+            r, _ = report('SRCNN-x4', *result)
         elif name == 'dcgan':
-            r = report('DCGAN-64', *bench_dcgan(args))
+            r, _ = report('DCGAN-64', *bench_dcgan(args))
+        elif name == 'parts':
+            bench_runner_parts(args)
+            continue
+        elif name == 'fast':
+            g_ch, d_ch = (int(c) for c in args.fast_channels.split(','))
+            fast = report(f'DCGAN-32 ({g_ch},{d_ch})', *bench_dcgan(args, 32, g_ch, d_ch))
+            continue
         else:
-            raise SystemExit(f'--models: unknown model {name!r}; use dcgan and/or srcnn')
+            raise SystemExit(f'--models: unknown model {name!r}; use dcgan, srcnn, fast, parts')
         ratio = r if name == 'dcgan' or ratio is None else ratio
     if ratio is not None:
         print(f'overhead ratio: {ratio:.2f}')
+    if fast is not None:
+        print(f'fast-step overhead ratio: {fast[0]:.3f} (median of {args.rounds} interleaved '
+              f'rounds, spread ±{fast[1]:.3f})')
     return 0
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import random
 import tempfile
 
 import pytest
@@ -24,3 +25,17 @@ def pytest_collection_modifyitems(config, items):
 def _work_in_tmp_cwd(tmp_path, monkeypatch):
     """Tests that fall back to relative paths (work_dirs/...) write into their own tmp dir."""
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def kill_rng(request) -> random.Random:
+    """The random source of the SIGKILL tests' kill points (which checkpoint, what delay).
+
+    Seeded from ``GENFORGE_KILL_SEED`` when set, else a fresh seed; the seed is printed (pytest
+    shows it with a failure) and attached to the test report, so a failing kill point reruns
+    exactly: ``GENFORGE_KILL_SEED=<seed> pytest <test id>``.
+    """
+    seed = int(os.environ.get('GENFORGE_KILL_SEED') or random.SystemRandom().randrange(2 ** 32))
+    print(f'kill points: GENFORGE_KILL_SEED={seed} pytest {request.node.nodeid!r}')
+    request.node.user_properties.append(('kill_seed', seed))
+    return random.Random(seed)

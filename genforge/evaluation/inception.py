@@ -6,9 +6,11 @@ block max-pools), with parameter names and shapes of ``pt_inception-2015-12-05-6
 so that file loads with ``strict=True``.
 
 Input convention (``forward``): float RGB images (N, 3, H, W) with values in [0, 255], already
-quantised to integers (see ``quantize_uint8``). The network resizes to 299x299 with bilinear
-interpolation (``align_corners=False``, no antialias, as pytorch-fid / TF ``resize_bilinear``),
-scales to [-1, 1] and returns ``(pool3 features (N, 2048), logits (N, 1008))``.
+quantised to integers (see ``quantize_uint8``). The network resizes to 299x299 with
+``F.interpolate`` bilinear (``align_corners=False``, no antialias, as pytorch-fid; TF 1.x
+``resize_bilinear`` samples without the half-pixel offset), scales with ``x / 127.5 - 1``
+(pytorch-fid; the TF graph uses ``(x - 128) / 128``) and returns ``(pool3 features (N, 2048),
+logits (N, 1008))``. docs/metrics.md gives the measured effect of both differences.
 
 Weights are never downloaded behind the user's back: ``inception_path=None`` looks in the cache
 directory (``$GENFORGE_CACHE`` or ``~/.cache/genforge``); an ``http(s)://`` path is downloaded

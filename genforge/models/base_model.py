@@ -64,7 +64,8 @@ class BaseModel(BaseModule):
         log_vars = []
         for name, value in losses.items():
             if isinstance(value, Tensor):
-                log_vars.append((name, value.mean()))
+                # a scalar is its own mean: no extra kernel and autograd node per loss term
+                log_vars.append((name, value if value.ndim == 0 else value.mean()))
             elif isinstance(value, (list, tuple)) and all(isinstance(v, Tensor) for v in value):
                 log_vars.append((name, sum(v.mean() for v in value)))
             else:
@@ -74,7 +75,9 @@ class BaseModel(BaseModule):
         if not loss_terms:
             raise KeyError(f'parse_losses: no key contains "loss" in {list(losses)}; name the '
                            f'terms to optimise like "loss_pix"')
-        loss = sum(loss_terms)
+        loss = loss_terms[0]
+        for term in loss_terms[1:]:  # not sum(): that adds a tensor op for its start value 0
+            loss = loss + term
         out = OrderedDict([('loss', loss.detach())])
         out.update((k, v.detach()) for k, v in log_vars)
         return loss, out

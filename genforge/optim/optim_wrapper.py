@@ -214,7 +214,7 @@ class OptimWrapper:
 
 @OPTIM_WRAPPERS.register_module()
 class AmpOptimWrapper(OptimWrapper):
-    """Mixed precision: autocast inside ``optim_context``, GradScaler for float16 on CUDA.
+    """Mixed precision: autocast inside ``optim_context``, GradScaler for float16 (CUDA or CPU).
 
     ``dtype`` 'float16' | 'bfloat16' | None. None lets the machine decide (see
     ``genforge.optim.amp``): float16 on CUDA; on CPU bfloat16 where the CPU runs it natively
@@ -256,8 +256,9 @@ class AmpOptimWrapper(OptimWrapper):
         else:
             raise TypeError(f"AmpOptimWrapper: loss_scale must be 'dynamic', a float or a dict, "
                             f'got {loss_scale!r}')
-        # bf16 has fp32's exponent range: gradients do not underflow, so no scaling is needed.
-        enabled = dtype == torch.float16 and self.device_type == 'cuda'
+        # float16 gradients underflow without loss scaling, on any device (GradScaler('cpu')
+        # exists since torch 2.3); bf16 has fp32's exponent range and needs no scaling.
+        enabled = dtype == torch.float16
         self.loss_scaler = torch.amp.GradScaler(self.device_type, enabled=enabled,
                                                 **scaler_kwargs)
 

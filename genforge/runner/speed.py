@@ -14,9 +14,10 @@ Config keys (top level, MMEngine spellings where MMEngine has them):
   ``torch.compile`` each direct submodule that has parameters (a GAN's generator and
   discriminator, an SR model's generator) in place with ``nn.Module.compile``, so state_dict keys
   and checkpoints do not change. Compilation happens lazily at the first call; when it fails
-  (no C++ compiler, an unsupported op) dynamo's ``suppress_errors`` makes the submodule run
-  eagerly with a warning instead of stopping the run (``compile=dict(..., fallback=False)`` to
-  raise instead).
+  (no C++ compiler, an unsupported op, a backend that raises) the submodule runs eagerly from
+  then on, with one warning, and ``module.compile_fallback`` is set to the error text
+  (``None`` while the compiled code runs); ``compile=dict(..., fallback=False)`` raises instead.
+  dynamo's process-wide ``suppress_errors`` is left alone.
 """
 from __future__ import annotations
 
@@ -58,18 +59,38 @@ def compile_submodules(model: nn.Module, compile_cfg: bool | dict) -> list[str]:
     if unknown:
         raise KeyError(f'compile: unknown keys {sorted(unknown)}; torch.compile accepts '
                        f'{list(_COMPILE_KEYS)} (plus fallback=True|False)')
-    if fallback:
-        import torch._dynamo
-        # A failing compilation falls back to eager code with a warning instead of raising.
-        torch._dynamo.config.suppress_errors = True
     names = [name for name, child in model.named_children()
              if any(True for _ in child.parameters())
              and name not in ('data_preprocessor', 'generator_ema')]
     targets = [(name, getattr(model, name)) for name in names] or [('<model>', model)]
     for name, module in targets:
         module.compile(**cfg)
+        if fallback:
+            _fall_back_to_eager_on_error(module, name)
         logger.info('compile: %s will be compiled at its first call (%s)', name, cfg or 'default')
     return [name for name, _ in targets]
+
+
+def _fall_back_to_eager_on_error(module: nn.Module, name: str) -> None:
+    """Wrap ``module``'s compiled call: a dynamo/backend error switches it to eager for good."""
+    from torch._dynamo.exc import TorchDynamoException
+    compiled = module._compiled_call_impl
+    module.compile_fallback = None
+
+    def call(*args, **kwargs):
+        try:
+            return compiled(*args, **kwargs)
+        except TorchDynamoException as exc:  # compilation failed, not the model's own code
+            # BackendCompilerFailed wraps the backend's own error
+            root = getattr(exc, 'inner_exception', None) or exc.__cause__ or exc
+            reason = f'{type(root).__name__}: {(str(root).splitlines() or [""])[0]}'
+            logger.warning('compile: %s could not be compiled (%s); running it eagerly '
+                           '(compile=dict(fallback=False) raises instead)', name, reason)
+            module._compiled_call_impl = None
+            module.compile_fallback = reason
+            return module._call_impl(*args, **kwargs)
+
+    module._compiled_call_impl = call
 
 
 def _want_channels_last(model: nn.Module, option: Any) -> bool:

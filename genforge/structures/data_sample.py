@@ -311,8 +311,9 @@ class DataSample:
             raise ValueError('DataSample.stack: got an empty list')
         first = data_samples[0]
         keys, meta_keys = first.keys(), first.metainfo_keys()
+        key_set, meta_set = set(keys), set(meta_keys)  # sets: this runs every iteration
         for i, s in enumerate(data_samples):
-            if sorted(s.keys()) != sorted(keys) or sorted(s.metainfo_keys()) != sorted(meta_keys):
+            if set(s.keys()) != key_set or set(s.metainfo_keys()) != meta_set:
                 raise ValueError(f'DataSample.stack: sample {i} has fields {s.all_keys()}, '
                                  f'sample 0 has {first.all_keys()}; all must have the same fields')
         out = cls()

@@ -3,7 +3,6 @@ bit-identical to an uninterrupted one (weights incl. the EMA denoiser, AdamW sta
 logged loss and quartile). Same procedure as test_kill_resume.py, which holds the helpers."""
 from __future__ import annotations
 
-import random
 import signal
 import sys
 import time
@@ -46,11 +45,11 @@ randomness = dict(seed=2024)
 
 
 @pytest.mark.skipif(not hasattr(signal, 'SIGKILL'), reason='POSIX only')
-def test_ddpm_sigkill_then_resume_is_bit_identical(tmp_path):
+def test_ddpm_sigkill_then_resume_is_bit_identical(tmp_path, kill_rng):
     (tmp_path / 'killresume_data.py').write_text(DATA_MODULE)
     (tmp_path / 'cfg.py').write_text(CONFIG)
     straight_dir, killed_dir = tmp_path / 'straight', tmp_path / 'killed'
-    rng = random.Random()
+    rng = kill_rng  # seeded, seed printed: GENFORGE_KILL_SEED reruns this kill point
     kill_after = rng.choice([1, 2, 3]) * INTERVAL
     straight = _train(tmp_path, 'straight')
     victim = _train(tmp_path, 'killed')

@@ -10,7 +10,6 @@ saved, and last_checkpoint points to such a file.
 from __future__ import annotations
 
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -94,7 +93,7 @@ def _check_work_dir(work: Path, expected: torch.Tensor) -> int:
     return int(target.stem.split('_')[1])
 
 
-def test_sigkill_during_checkpoint_writes_leaves_loadable_files(tmp_path):
+def test_sigkill_during_checkpoint_writes_leaves_loadable_files(tmp_path, kill_rng):
     work = tmp_path / 'work'
     work.mkdir()
     (tmp_path / 'saver.py').write_text(SAVER)
@@ -102,7 +101,7 @@ def test_sigkill_during_checkpoint_writes_leaves_loadable_files(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS='1')
     helper = subprocess.Popen([sys.executable, str(tmp_path / 'saver.py'), str(work)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
-    rng = random.Random()
+    rng = kill_rng  # seeded, seed printed: GENFORGE_KILL_SEED reruns these kill points
     steps = []
     try:
         for round_ in range(KILLS):

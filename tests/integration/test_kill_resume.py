@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -136,11 +135,11 @@ def _assert_same(a, b, where: str) -> None:
         assert a == b, f'{where}: {a!r} != {b!r}'
 
 
-def test_sigkill_then_resume_is_bit_identical(tmp_path):
+def test_sigkill_then_resume_is_bit_identical(tmp_path, kill_rng):
     (tmp_path / 'killresume_data.py').write_text(DATA_MODULE)
     (tmp_path / 'cfg.py').write_text(CONFIG)
     straight_dir, killed_dir = tmp_path / 'straight', tmp_path / 'killed'
-    rng = random.Random()
+    rng = kill_rng  # seeded, seed printed: GENFORGE_KILL_SEED reruns this kill point
     kill_after = rng.choice([1, 2, 3]) * INTERVAL    # wait for this checkpoint ...
     delay = rng.uniform(0.0, 0.15)                    # ... then kill a few iterations later
 

@@ -40,7 +40,8 @@ def _write(cfg, tmp_path: Path, max_iters: int) -> None:
     cfg.dump(tmp_path / 'cfg.py')
 
 
-def _kill_and_resume(tmp_path: Path, kill_after: int, max_iters: int) -> tuple[dict, dict]:
+def _kill_and_resume(tmp_path: Path, kill_after: int, max_iters: int,
+                     rng: random.Random) -> tuple[dict, dict]:
     """The final checkpoints of the straight run and of the killed-then-resumed one."""
     straight = _train(tmp_path, 'straight')
     victim = _train(tmp_path, 'killed')
@@ -49,7 +50,7 @@ def _kill_and_resume(tmp_path: Path, kill_after: int, max_iters: int) -> tuple[d
         assert victim.poll() is None, f'training ended before the kill: {_stderr(victim)}'
         assert time.time() < deadline, 'no checkpoint appeared'
         time.sleep(0.005)
-    time.sleep(random.uniform(0.0, 0.2))
+    time.sleep(rng.uniform(0.0, 0.2))
     victim.send_signal(signal.SIGKILL)
     assert victim.wait(60) == -signal.SIGKILL
     assert _pointer_iter(tmp_path / 'killed') < max_iters, 'the kill must land before the end'
@@ -60,22 +61,23 @@ def _kill_and_resume(tmp_path: Path, kill_after: int, max_iters: int) -> tuple[d
                             weights_only=True) for work in ('straight', 'killed'))
 
 
-def test_cyclegan_sigkill_then_resume_is_bit_identical(tmp_path):
+def test_cyclegan_sigkill_then_resume_is_bit_identical(tmp_path, kill_rng):
     cfg = tiny_cfg(CYC, _fake_data(tmp_path / 'data') / 'unpaired', tmp_path / 'unused')
     cfg.custom_hooks = []
     cfg.model.buffer_size = 2  # full after one iteration: later ones swap with stored fakes
     _write(cfg, tmp_path, max_iters=6)
-    a, b = _kill_and_resume(tmp_path, kill_after=random.choice([2, 3]), max_iters=6)
+    a, b = _kill_and_resume(tmp_path, kill_after=kill_rng.choice([2, 3]), max_iters=6,
+                            rng=kill_rng)
     assert a['model_train_state'], 'the image pools must be in the checkpoint'
     for key in ('state_dict', 'optimizer', 'model_train_state', 'rng_state', 'sampler'):
         _assert_same(a[key], b[key], key)
 
 
-def test_pggan_sigkill_mid_transition_then_resume_is_bit_identical(tmp_path):
+def test_pggan_sigkill_mid_transition_then_resume_is_bit_identical(tmp_path, kill_rng):
     cfg = _pggan_cfg(tmp_path, 'unused', 6)
     _write(cfg, tmp_path, max_iters=6)
     # 4x4 for iterations 1-2, 8x8 fading in over 3-4: the kill lands inside the transition
-    a, b = _kill_and_resume(tmp_path, kill_after=3, max_iters=6)
+    a, b = _kill_and_resume(tmp_path, kill_after=3, max_iters=6, rng=kill_rng)
     assert a['state_dict']['_curr_scale_int'] == 8
     for key in ('state_dict', 'sampler', 'rng_state'):
         _assert_same(a[key], b[key], key)

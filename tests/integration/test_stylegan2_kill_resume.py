@@ -4,7 +4,6 @@ the path-length running mean (the state that lazy R1 / path-length iterations an
 update interval depend on). Tiny 16x16 networks on CPU; the helpers are the DCGAN test's."""
 from __future__ import annotations
 
-import random
 import signal
 import time
 
@@ -54,11 +53,11 @@ randomness = dict(seed=7)
 '''
 
 
-def test_stylegan2_ada_lazy_reg_sigkill_then_resume_is_bit_identical(tmp_path):
+def test_stylegan2_ada_lazy_reg_sigkill_then_resume_is_bit_identical(tmp_path, kill_rng):
     (tmp_path / 'killresume_data.py').write_text(RGB_DATA_MODULE)
     (tmp_path / 'cfg.py').write_text(CONFIG)
     straight_dir, killed_dir = tmp_path / 'straight', tmp_path / 'killed'
-    rng = random.Random()
+    rng = kill_rng  # seeded, seed printed: GENFORGE_KILL_SEED reruns this kill point
     kill_after = rng.choice([1, 2]) * INTERVAL
     delay = rng.uniform(0.0, 0.3)
 

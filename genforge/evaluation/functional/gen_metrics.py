@@ -18,7 +18,8 @@ __all__ = [
     'frechet_distance', 'frechet_distance_terms', 'trace_sqrt_product',
     'kernel_inception_distance', 'inception_score',
     'precision_recall', 'sliced_wasserstein_distance', 'sliced_wasserstein', 'laplacian_pyramid',
-    'get_descriptors_for_minibatch', 'finalize_descriptors', 'ms_ssim', 'feature_stats',
+    'get_descriptors_for_minibatch', 'finalize_descriptors', 'image_descriptors', 'swd_levels',
+    'ms_ssim', 'feature_stats',
 ]
 
 logger = logging.getLogger(__name__)
@@ -50,12 +51,22 @@ def trace_sqrt_product(sigma1, sigma2) -> float:
     """
     w, v = linalg.eigh(sigma1, driver='evd')
     _check_psd(w, 'sigma1')
-    sqrt1 = (v * np.sqrt(np.clip(w, 0, None))) @ v.T  # (D, D) symmetric square root
+    sqrt1 = (v * np.sqrt(_drop_round_off(w))) @ v.T  # (D, D) symmetric square root
     m = sqrt1 @ sigma2 @ sqrt1
     ev = linalg.eigh((m + m.T) / 2, eigvals_only=True, driver='evd')  # symmetrise round-off
     _check_psd(ev, 'sigma2')
-    # round-off leaves the zero eigenvalues of a singular product at about -1e-15 * max
-    return float(np.sqrt(np.clip(ev, 0, None)).sum())
+    return float(np.sqrt(_drop_round_off(ev)).sum())
+
+
+def _drop_round_off(eigenvalues: np.ndarray) -> np.ndarray:
+    """Zero the eigenvalues that are round-off (|x| <= D * eps * max, numpy's rank rule).
+
+    A singular covariance (fewer samples than dimensions) has D - N + 1 zero eigenvalues that
+    come out as +-1e-16 * max; their square roots (~1e-8 * sqrt(max) each, thousands of them)
+    used to add a bias of ~1e-6 relative to FID.
+    """
+    tol = eigenvalues.size * np.finfo(np.float64).eps * float(np.abs(eigenvalues).max(initial=0))
+    return np.where(eigenvalues > tol, eigenvalues, 0.0)
 
 
 def _check_psd(eigenvalues: np.ndarray, name: str) -> None:
@@ -90,7 +101,8 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
 
     ``|mu1 - mu2|^2 + tr(sigma1 + sigma2 - 2 sqrtm(sigma1 sigma2))`` in float64; the trace of the
     matrix square root comes from :func:`trace_sqrt_product` (equal to ``scipy.linalg.sqrtm``'s
-    to ~1e-14 relative, ~1e-8 for singular covariances, and much faster at 2048 dimensions).
+    to ~1e-14 relative; for singular covariances equal to the exact nuclear-norm form to ~1e-10,
+    where sqrtm is off by ~1e-8; and much faster at 2048 dimensions).
     """
     return frechet_distance_terms(mu1, sigma1, mu2, sigma2, eps)[0]
 
@@ -263,34 +275,65 @@ def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, dir_repeats: int = 4,
     return float(sum(results) / dir_repeats)
 
 
+def image_descriptors(band: torch.Tensor, indices, level: int, seed: int, nhood_size: int = 7,
+                      nhoods_per_image: int = 128) -> torch.Tensor:
+    """Per-image random patches of one pyramid level: (N, C, H, W) -> (N * nhoods, C, s, s).
+
+    Image ``indices[i]`` (its position in the evaluation order) draws its patch centres from
+    ``np.random.default_rng((seed, level, indices[i]))``, so an image gets the same patches
+    whatever batch or rank it is processed in (PGGAN samples patches per image).
+    """
+    n, c, h, w = band.shape
+    half = nhood_size // 2
+    xs, ys = [], []
+    for idx in indices:  # the draws of get_descriptors_for_minibatch on a one-image batch
+        rng = np.random.default_rng((seed, level, int(idx)))
+        xs.append(rng.integers(half, w - half, size=nhoods_per_image))
+        ys.append(rng.integers(half, h - half, size=nhoods_per_image))
+    num = n * nhoods_per_image
+    nhood, chan, x, y = np.ogrid[0:num, 0:c, -half:half + 1, -half:half + 1]
+    img = nhood // nhoods_per_image
+    x = x + np.concatenate(xs).reshape(num, 1, 1, 1)
+    y = y + np.concatenate(ys).reshape(num, 1, 1, 1)
+    # (N*nhoods, C, s, s); as in PGGAN the patch is stored transposed (axis 2 runs along x)
+    return band.reshape(-1)[torch.as_tensor(((img * c + chan) * h + y) * w + x)]
+
+
+def swd_levels(resolution: int) -> int:
+    """Pyramid levels SWD uses: resolutions H, H/2, ... down to 16 px, at most 4."""
+    num_levels = 0
+    while resolution >= 16 and num_levels < 4:
+        num_levels, resolution = num_levels + 1, resolution // 2
+    return num_levels
+
+
 def sliced_wasserstein_distance(real_imgs, fake_imgs, num_levels: int | None = None,
                                 nhood_size: int = 7, nhoods_per_image: int = 128,
                                 dir_repeats: int = 4, dirs_per_repeat: int = 128,
                                 seed: int | None = 0) -> tuple[list[float], float]:
-    """SWD between two image sets (N, 3, H, W) in [-1, 1], ×1e3 per pyramid level (ProGAN).
+    """SWD between two image sets (N, 3, H, W) in [-1, 1], x1e3 per pyramid level (ProGAN).
 
-    Levels default to resolutions H, H/2, ... down to 16 (at most 4). Returns
-    ``([swd_level_0, ...], average)``.
+    Levels default to resolutions H, H/2, ... down to 16 (at most 4). Real image ``i`` and fake
+    image ``i`` share their patch positions (:func:`image_descriptors`), so SWD(x, x) = 0; the
+    projections come from ``torch.Generator().manual_seed(seed)``, ``dir_repeats`` draws of
+    ``torch.randn(D, dirs_per_repeat)`` per level in level order. Returns
+    ``([swd_level_0, ...], average)``; the SWD metric gives the same numbers.
     """
     real = torch.as_tensor(real_imgs).double()
     fake = torch.as_tensor(fake_imgs).double()
     if real.shape[1:] != fake.shape[1:] or real.shape[0] != fake.shape[0]:
         raise ValueError(f'sliced_wasserstein_distance: real {tuple(real.shape)} and fake '
                          f'{tuple(fake.shape)} must have equal shapes')
-    if num_levels is None:
-        num_levels, res = 0, real.shape[2]
-        while res >= 16 and num_levels < 4:
-            num_levels, res = num_levels + 1, res // 2
-    rng, gen = np.random.default_rng(seed), torch.Generator().manual_seed(seed or 0)
+    num_levels = swd_levels(real.shape[2]) if num_levels is None else num_levels
+    seed = seed or 0
+    gen, idx = torch.Generator().manual_seed(seed), range(real.shape[0])
     dists = []
-    for r_band, f_band in zip(laplacian_pyramid(real, num_levels - 1),
-                              laplacian_pyramid(fake, num_levels - 1)):
-        # common random patch positions for both sets: less variance, and SWD(x, x) = 0
-        level_seed = int(rng.integers(2 ** 31))
-        r_desc = finalize_descriptors(get_descriptors_for_minibatch(
-            r_band, nhood_size, nhoods_per_image, np.random.default_rng(level_seed)))
-        f_desc = finalize_descriptors(get_descriptors_for_minibatch(
-            f_band, nhood_size, nhoods_per_image, np.random.default_rng(level_seed)))
+    for lvl, (r_band, f_band) in enumerate(zip(laplacian_pyramid(real, num_levels - 1),
+                                               laplacian_pyramid(fake, num_levels - 1))):
+        r_desc = finalize_descriptors(image_descriptors(r_band, idx, lvl, seed, nhood_size,
+                                                        nhoods_per_image))
+        f_desc = finalize_descriptors(image_descriptors(f_band, idx, lvl, seed, nhood_size,
+                                                        nhoods_per_image))
         dists.append(1e3 * sliced_wasserstein(r_desc, f_desc, dir_repeats, dirs_per_repeat, gen))
     return dists, float(np.mean(dists))
 
@@ -335,7 +378,8 @@ def ms_ssim(img1, img2, max_val: float = 255, filter_size: int = 11, filter_sigm
             k1: float = 0.01, k2: float = 0.03, weights=None, reduce_mean: bool = True):
     """MS-SSIM of two image batches, NHWC in [0, max_val] (ProGAN/MMagic conventions).
 
-    Five scales with the paper's weights by default, 2x2 box downsampling between scales.
+    Five scales with the paper's weights by default, 2x2 box downsampling between scales
+    (odd sizes as ProGAN: the last row/column is mirrored, see :func:`_box_down`).
     Returns the batch mean (``reduce_mean``) or one value per image pair.
     """
     im1, im2 = _np64(img1), _np64(img2)
@@ -357,7 +401,13 @@ def ms_ssim(img1, img2, max_val: float = 255, filter_size: int = 11, filter_sigm
 
 
 def _box_down(x: np.ndarray) -> np.ndarray:
-    # 2x2 box average; an odd trailing row/column is dropped
-    h, w = x.shape[1] // 2 * 2, x.shape[2] // 2 * 2
-    x = x[:, :h, :w]
+    """2x2 box average, (N, H, W, C) -> (N, ceil(H/2), ceil(W/2), C).
+
+    ProGAN's ``convolve(x, ones((1, 2, 2, 1)) / 4, mode='reflect')[:, ::2, ::2]``: an odd
+    trailing row/column is averaged with its mirror (itself), so odd sizes keep their last
+    pixels and no level becomes empty (MMagic's slicing version fails on odd sizes).
+    """
+    pad_h, pad_w = x.shape[1] % 2, x.shape[2] % 2
+    if pad_h or pad_w:
+        x = np.pad(x, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode='edge')
     return (x[:, 0::2, 0::2] + x[:, 1::2, 0::2] + x[:, 0::2, 1::2] + x[:, 1::2, 1::2]) * 0.25

@@ -144,7 +144,9 @@ class BaseGAN(BaseModel):
 
     @property
     def device(self) -> torch.device:
-        return next(self.parameters()).device
+        # the preprocessor's probe buffer follows .to(); walking parameters costs per call
+        probe = getattr(self.data_preprocessor, '_device_probe', None)
+        return probe.device if probe is not None else next(self.parameters()).device
 
     # -- sampling helpers -----------------------------------------------------------------
     def noise_fn(self, noise: NoiseVar = None, num_batches: int = 1) -> Tensor:

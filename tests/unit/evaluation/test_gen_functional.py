@@ -150,3 +150,17 @@ def test_ms_ssim_identity_and_single_scale_equals_skimage_ssim():
                                  sigma=1.5, use_sample_covariance=False) for x, y in zip(a, b)]
     np.testing.assert_allclose(ours, ref, rtol=1e-6)
     assert ms_ssim(a, b) < 1.0
+
+
+def test_frechet_distance_few_samples_in_many_dimensions_equals_closed_form():
+    """N << D (e.g. a small fake_nums against 2048-d pool3): the trace term against the exact
+    ||A1 A2^T||_* / (N - 1) (A = centred samples; S1 S2 shares its non-zero eigenvalues with
+    (A1 A2^T)(A1 A2^T)^T). Round-off eigenvalues of the singular product must not add up."""
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(4, 1024)), rng.normal(1.0, 2.0, size=(4, 1024))
+    ca, cb = a - a.mean(0), b - b.mean(0)
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    nuclear = np.linalg.svd(ca @ cb.T, compute_uv=False).sum() / 3
+    assert trace_sqrt_product(s1, s2) == pytest.approx(nuclear, rel=1e-10)
+    ref = float(((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * nuclear)
+    assert frechet_distance(a.mean(0), s1, b.mean(0), s2) == pytest.approx(ref, rel=1e-10)

@@ -118,14 +118,13 @@ def test_real_check_answers_a_bool():
     assert isinstance(amp.cpu_has_native_bf16(), bool)
 
 
-@pytest.mark.gpu
-def test_cuda_fp16_grad_scaler_skips_overflow_and_resumes(tmp_path):
+def _fp16_scaler_skips_overflow_and_resumes(device, tmp_path):
     torch.manual_seed(0)
-    net, net2 = nn.Linear(4, 1).cuda(), nn.Linear(4, 1).cuda()
-    kwargs = dict(loss_scale=dict(init_scale=2. ** 16))
+    net, net2 = nn.Linear(4, 1).to(device), nn.Linear(4, 1).to(device)
+    kwargs = dict(dtype='float16', loss_scale=dict(init_scale=2. ** 16))
     wrapper = AmpOptimWrapper(optimizer=torch.optim.SGD(net.parameters(), lr=0.1), **kwargs)
     assert wrapper.cast_dtype == torch.float16 and wrapper.loss_scaler.is_enabled()
-    x = torch.randn(2, 4, device='cuda')
+    x = torch.randn(2, 4, device=device)
     before = [p.detach().clone() for p in net.parameters()]
     with wrapper.optim_context(net):
         out = net(x)
@@ -138,7 +137,20 @@ def test_cuda_fp16_grad_scaler_skips_overflow_and_resumes(tmp_path):
         loss = net(x).float().pow(2).mean()
     wrapper.update_params(loss)
     assert any(not torch.equal(a, b) for a, b in zip(before, net.parameters()))
+    assert wrapper.loss_scaler.get_scale() == 2. ** 15  # a good step keeps the scale
     torch.save(wrapper.state_dict(), tmp_path / 'optim.pth')
     resumed = AmpOptimWrapper(optimizer=torch.optim.SGD(net2.parameters(), lr=0.1), **kwargs)
+    assert resumed.loss_scaler.get_scale() == 2. ** 16
     resumed.load_state_dict(torch.load(tmp_path / 'optim.pth', weights_only=True))
     assert resumed.loss_scaler.get_scale() == 2. ** 15
+    assert resumed.loss_scaler.state_dict() == wrapper.loss_scaler.state_dict()
+
+
+def test_cpu_fp16_grad_scaler_skips_overflow_and_resumes(tmp_path):
+    # float16 autocast on CPU gets a GradScaler('cpu') too (it used to be disabled off CUDA)
+    _fp16_scaler_skips_overflow_and_resumes('cpu', tmp_path)
+
+
+@pytest.mark.gpu
+def test_cuda_fp16_grad_scaler_skips_overflow_and_resumes(tmp_path):
+    _fp16_scaler_skips_overflow_and_resumes('cuda', tmp_path)

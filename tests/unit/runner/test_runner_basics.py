@@ -7,6 +7,7 @@ from toy_runner_utils import ToyModel, toy_loader, toy_optim
 
 from genforge.hooks import Hook
 from genforge.runner import Runner
+from genforge.runner.nan_guard import NanGuard
 
 
 def _runner(tmp_path, model=None, **kwargs):
@@ -81,7 +82,43 @@ def test_nan_policy_stop_names_iteration_and_key(tmp_path):
     runner = _runner(tmp_path, model=ToyModel(nan_at=2))
     with pytest.raises(FloatingPointError, match=r'iteration 3: loss_mse=nan'):
         runner.train()
-    assert not os.path.exists(tmp_path / 'iter_3.pth')
+
+
+def _defer_loss_checks(monkeypatch):
+    """Accelerator behaviour on CPU: losses are queued, not read every iteration, so only the
+    check before a checkpoint (or the logger's) can see a NaN in time."""
+    def observe(self, iteration, outputs, runner=None):
+        for key, value in outputs.items():
+            if 'loss' in key and isinstance(value, torch.Tensor) and value.numel() == 1:
+                self._pending.append((iteration, key, value.detach().reshape(())))
+    monkeypatch.setattr(NanGuard, 'observe', observe)
+
+
+@pytest.mark.parametrize('guard', ['loss', 'weights', 'none'])
+def test_nan_reaching_an_iteration_checkpoint_is_never_saved(tmp_path, monkeypatch, guard):
+    """NaN loss at iteration 2, CheckpointHook every 3 iterations: the loss check before the
+    save ('loss'), or else the finite-weights check of the writer ('weights'), stops the run
+    and no file holds NaN weights; 'none' (both checks off) shows the file would be written."""
+    from genforge.runner import checkpoint_manager
+    _defer_loss_checks(monkeypatch)
+    if guard != 'loss':
+        monkeypatch.setattr(NanGuard, 'check', lambda self, runner=None: self._pending.clear())
+    if guard == 'none':
+        monkeypatch.setattr(checkpoint_manager, 'check_finite_weights', lambda *a, **k: None)
+    hooks = dict(checkpoint=dict(type='CheckpointHook', interval=3, by_epoch=False),
+                 logger=dict(type='LoggerHook', interval=100), progress=None)
+    runner = _runner(tmp_path, model=ToyModel(nan_at=1), default_hooks=hooks,
+                     train_cfg=dict(by_epoch=False, max_iters=3))
+    if guard == 'none':
+        runner.train()
+        state = torch.load(tmp_path / 'iter_3.pth', weights_only=False)['state_dict']
+        assert not torch.isfinite(state['linear.weight']).all()
+        return
+    message = r'iteration 2: loss_mse=nan' if guard == 'loss' else \
+        r"refusing to write .*iter_3.pth: model tensor 'linear.weight' holds non-finite"
+    with pytest.raises(FloatingPointError, match=message):
+        runner.train()
+    assert not [f for f in os.listdir(tmp_path) if f.endswith('.pth') or '.tmp' in f]
 
 
 def test_nan_policy_skip_drops_the_update(tmp_path):

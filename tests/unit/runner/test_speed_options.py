@@ -5,6 +5,7 @@ import logging
 
 import pytest
 import torch
+import torch._dynamo
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
@@ -27,11 +28,22 @@ class _Pairs(Dataset):
         return dict(inputs=self.x[i], target=self.y[i])
 
 
+class _Gen(nn.Module):
+    # a forward of our own: dynamo does not trace the top frame of torch.nn's own modules
+    # (nn.Sequential.compile() runs eagerly without asking the backend; torch 2.13)
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(),
+                                  nn.Conv2d(4, 1, 3, padding=1))
+
+    def forward(self, x):
+        return self.body(x)
+
+
 class _ConvNet(BaseModel):
     def __init__(self):
         super().__init__()
-        self.generator = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(),
-                                       nn.Conv2d(4, 1, 3, padding=1))
+        self.generator = _Gen()
 
     def forward(self, inputs, data_samples=None, mode='tensor', target=None):
         out = self.generator(inputs)
@@ -61,7 +73,7 @@ def _assert_same_state(a: dict, b: dict) -> None:
 def test_channels_last_trains_like_default(tmp_path):
     _, ref = _train(tmp_path, 'ref', {})
     model, state = _train(tmp_path, 'cl', dict(channels_last=True))
-    weight = model.generator[0].weight
+    weight = model.generator.body[0].weight
     assert weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
     _assert_same_state(state, ref)
     assert any(not torch.equal(state[k], _train_init()[k]) for k in state)
@@ -101,3 +113,56 @@ def test_sync_bn_conversion_and_cpu_fallback(caplog):
     with caplog.at_level(logging.WARNING, logger='genforge.runner.speed'):
         out = apply_model_options(plain, Config(dict(sync_bn='torch')))
     assert type(out[0]) is nn.BatchNorm2d and 'sync_bn' in caplog.text
+
+
+_FAILING = 'genforge_test_failing_backend'
+
+
+def _register_failing_backend() -> list:
+    """A torch.compile backend that raises, registered in dynamo's backend registry."""
+    import torch._dynamo
+    calls = []
+
+    def failing(gm, example_inputs):
+        calls.append(len(example_inputs))
+        raise RuntimeError('fake backend: code generation failed')
+
+    from torch._dynamo.backends.registry import _COMPILER_FNS
+    _COMPILER_FNS.pop(_FAILING, None)  # re-registration in the same process
+    torch._dynamo.register_backend(failing, name=_FAILING)
+    return calls
+
+
+def test_compile_with_a_failing_backend_falls_back_to_eager(tmp_path, caplog):
+    calls = _register_failing_backend()
+    torch._dynamo.reset()
+    suppress = torch._dynamo.config.suppress_errors
+    _, ref = _train(tmp_path, 'ref', {})
+    with caplog.at_level(logging.WARNING, logger='genforge.runner.speed'):
+        model, state = _train(tmp_path, 'failing', dict(compile=dict(backend=_FAILING)))
+    assert calls, 'the failing backend was never asked to compile'
+    assert 'could not be compiled' in caplog.text and 'generator' in caplog.text
+    assert caplog.text.count('could not be compiled') == 1  # one warning, then eager for good
+    assert 'fake backend: code generation failed' in model.generator.compile_fallback
+    assert model.generator._compiled_call_impl is None
+    _assert_same_state(state, ref)  # the eager fallback trains exactly like no compile
+    assert torch._dynamo.config.suppress_errors == suppress  # process-wide setting untouched
+
+
+def test_compile_fallback_false_raises_the_backend_error(tmp_path):
+    _register_failing_backend()
+    torch._dynamo.reset()
+    model = _ConvNet()
+    compile_submodules(model, dict(backend=_FAILING, fallback=False))
+    with pytest.raises(Exception, match='fake backend: code generation failed'):
+        model.generator(torch.randn(1, 2, 8, 8))
+
+
+def test_compile_fallback_flag_stays_none_when_compilation_works():
+    model = _ConvNet()
+    compile_submodules(model, dict(backend='eager'))
+    x = torch.randn(1, 2, 8, 8)
+    out = model.generator(x)
+    assert model.generator.compile_fallback is None
+    assert model.generator._compiled_call_impl is not None
+    torch.testing.assert_close(out, model.generator._call_impl(x))

@@ -1,9 +1,11 @@
-"""ResNet-18 (CIFAR) training step: genforge ImageClassifier.train_step vs a plain PyTorch loop.
+"""ResNet-18 (CIFAR) train_step overhead: ImageClassifier.train_step vs a plain PyTorch step.
 
-Same process, same network weights, same batches; prints the time ratio (goal <= 1.02) and the
-bf16 AMP step time (AmpOptimWrapper; on a CPU autocast runs in bfloat16).
+What it measures: a bare loop calling ``model.train_step(batch, optim_wrapper)`` on prepared
+batches (data preprocessor, losses, OptimWrapper) against the same network trained by hand. It
+does NOT measure the Runner (DataLoader, collate, hooks, logging); benchmarks/train_overhead.py
+does. Same process, same weights, same batches; prints the ratio and the bf16 AMP step time.
 
-    python benchmarks/cls_overhead.py --iters 20 --batch-size 32
+    python benchmarks/cls_train_step_overhead.py --iters 20 --batch-size 32
 """
 from __future__ import annotations
 
@@ -93,10 +95,12 @@ def main() -> None:
         model = copy.deepcopy(base)
         fn(model, warm)  # warm-up: allocator, autotuning
         results[name] = fn(model, timed) / len(timed)
-    print(f'device={device} batch={args.batch_size} iters={args.iters}')
+    print(f'train_step only (no Runner, DataLoader or hooks): device={device} '
+          f'batch={args.batch_size} iters={args.iters}')
     for name, sec in results.items():
         print(f'{name:>18}: {sec * 1000:8.2f} ms/iter')
-    print(f'ratio genforge/plain: {results["genforge"] / results["plain"]:.3f} (goal <= 1.02)')
+    print(f'train_step ratio genforge/plain: {results["genforge"] / results["plain"]:.3f} '
+          '(goal <= 1.02)')
     print(f'ratio bf16 AMP/fp32 : {results["genforge_bf16_amp"] / results["genforge"]:.3f}')
 
 
