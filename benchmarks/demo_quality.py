@@ -15,7 +15,7 @@ machine it is inflated: compare the load average with the usable cores).
 
     python benchmarks/demo_quality.py                          # GAN demo, seeds 0 1 2
     python benchmarks/demo_quality.py --model ddpm --seeds 0   # DDPM demo, one seed
-    python benchmarks/demo_quality.py --seeds 0 --iters 300 --threads 1   # a short look
+    python benchmarks/demo_quality.py --seeds 0 --iters 300 --threads 2   # a short look
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from genforge.cli._demo_ddpm import (
     ddpm_demo_config,
     save_ddpm_pictures,
 )
-from genforge.cli.demo import _last_metrics, demo_config
+from genforge.cli.demo import _last_metrics, cores_are_busy, demo_config
 from genforge.config import Config
 from genforge.evaluation.metrics.digit_score import digit_score
 from genforge.optim.amp import cpu_has_native_bf16
@@ -72,10 +72,13 @@ def main() -> None:
     p.add_argument('--model', choices=['gan', 'ddpm'], default='gan')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--iters', type=int, default=1000, help='demo default: 1000')
-    p.add_argument('--threads', type=int, default=None, help='torch threads (default: torch)')
+    p.add_argument('--threads', type=int, default=None,
+                   help="torch threads (default: the demo's choice: 1 when the cores are busy)")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    elif cores_are_busy():  # what `genforge demo` does
+        torch.set_num_threads(1)
     logging.getLogger('genforge').setLevel(logging.WARNING)
     print(f'CPU native bf16 (AVX512-BF16/AMX): {cpu_has_native_bf16()} (the demo trains in '
           f'fp32); usable CPU cores: {usable_cpus()}; torch threads: {torch.get_num_threads()}; '

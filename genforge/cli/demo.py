@@ -8,9 +8,14 @@ import time
 from pathlib import Path
 
 EXAMPLES = """Examples:
-  genforge demo                       # GAN, 1000 iterations: TIME_GAN
+  genforge demo                       # class-conditional GAN, 1000 iterations
   genforge demo --iters 300 --work-dir /tmp/demo
-  genforge demo --model ddpm          # diffusion, 1000 iterations: TIME_DDPM
+  genforge demo --model ddpm          # diffusion: sample grid, loss curves, denoising chain
+
+Measured time (benchmarks/demo_quality.py, 3 seeds, on 2 CPU cores shared with other jobs,
+load average 3-6, so one torch thread; an idle machine is faster):
+  gan : 2.3-3.4 min, digit score 1.08-1.33x real digits', rarest digit >= 7.0%
+  ddpm: TIME_DDPM
 """
 
 IMG_SIZE = 16  # the digits are 8x8: 16x16 keeps every stroke and trains 4x faster than 32x32
@@ -97,8 +102,6 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     from rich.console import Console
-
-    from genforge.config import Config
     console = Console()
     ddpm = args.model == 'ddpm'
     if args.work_dir is None:
@@ -108,9 +111,38 @@ def run(args) -> int:
     if args.iters < 1:
         from genforge.cli import CLIError
         raise CLIError(f'--iters must be positive, got {args.iters}')
-    if ddpm:
-        from ._demo_ddpm import run_ddpm_demo
-        return run_ddpm_demo(args, console)
+    import torch
+    threads = torch.get_num_threads()
+    if not args.print_config and cores_are_busy():
+        console.print('[dim]other processes keep the CPU cores busy: training on one thread[/]')
+        torch.set_num_threads(1)
+    try:
+        if ddpm:
+            from ._demo_ddpm import run_ddpm_demo
+            return run_ddpm_demo(args, console)
+        return _run_gan_demo(args, console)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def cores_are_busy() -> bool:
+    """Whether the 1-minute load average already fills all usable cores but one.
+
+    On a busy 2-core machine, torch's two threads wait for each other: an iteration of the GAN
+    demo took 2.7-4.2 s with two threads against 0.35-0.54 s with one (load average 3-6).
+    """
+    import os
+
+    from genforge.runner.build import usable_cpus
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # Windows: no load average
+        return False
+    return load > usable_cpus() - 1
+
+
+def _run_gan_demo(args, console) -> int:
+    from genforge.config import Config
     vis_interval = max(1, args.iters // 6)
     size = dict(batch_size=8, swd_samples=64, digit_samples=64) if args.fast else {}
     cfg = Config(demo_config(args.work_dir, args.iters, vis_interval, **size))
