@@ -1,6 +1,8 @@
 """`genforge demo`: the --model choice, the shipped GAN config, a cheap final evaluation."""
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
@@ -33,7 +35,9 @@ def test_help_states_a_measured_time(capsys):
         main(['demo', '--help'])
     out = capsys.readouterr().out
     assert '~3 minutes' not in out and 'TIME_' not in out
-    assert 'measured' in out and 'benchmarks/demo_quality.py' in out
+    assert 'Measured time (benchmarks/demo_quality.py' in out
+    for model in ('gan ', 'ddpm'):  # a measured range per model, with its quality
+        assert re.search(rf'{model}: [0-9.]+-[0-9.]+ min, digit score [0-9.]+-[0-9.]+x', out)
 
 
 def test_gan_demo_is_class_conditional_and_its_evaluation_cheap():
