@@ -21,6 +21,7 @@ COMMANDS = {
     'fid-stats': 'fid_stats',
     'demo': 'demo',
     'export': 'export',
+    'import-weights': 'import_weights',
     'configs': 'configs',
 }
 

@@ -151,21 +151,25 @@ def _split_paths(args) -> tuple[str | None, str | None, str]:
 def build_from_weights(path: str, device: str):
     """A restoration model from a foreign weights file: the format, architecture and scale are
     detected from its tensors (``genforge.interop``); no code from the file runs."""
+    import pickle
+
     import genforge.models  # noqa: F401  (registers the networks)
-    from genforge.checkpoint import _load_checkpoint
     from genforge.cli import CLIError
-    from genforge.interop import detect
+    from genforge.interop import load_object
     from genforge.registry import MODELS
 
     try:
-        # weights_only load: tensors and plain containers only
-        imported = detect(_load_checkpoint(path), source=path)
-    except (ValueError, RuntimeError) as exc:
-        raise CLIError(f'--weights {path}: {exc}') from None
-    cfg = imported.model_config
-    if 'generator' not in cfg:
+        # restricted unpickling (genforge.interop.safe_unpickle): no code from the file runs
+        imported = load_object(path)
+    except (ValueError, RuntimeError, pickle.UnpicklingError) as exc:
+        msg = str(exc)
+        raise CLIError(f'--weights {msg}' if msg.startswith(path) else
+                       f'--weights {path}: {msg}') from None
+    cfg = imported.model_config or {}
+    if cfg.get('type') != 'BaseEditModel':
         raise CLIError(f'--weights {path}: a {imported.info.get("architecture", cfg.get("type"))} '
-                       f'({imported.format}) is not a restoration network; use genforge sample')
+                       f'({imported.format}) is not a restoration network; use genforge '
+                       f'import-weights {path} --out DIR, then genforge sample')
     model = MODELS.build(cfg, key_path='model')
     model.load_state_dict(imported.model_state_dict, strict=True)
     return model.to(device).eval(), imported

@@ -38,9 +38,9 @@ class StyleGAN3(StyleGAN2):
     def __init__(self, generator, discriminator=None, data_preprocessor=None,
                  generator_steps: int = 1, discriminator_steps: int = 1,
                  forward_kwargs: dict | None = None, ema_config: dict | None = None,
-                 loss_config: dict | None = None):
+                 loss_config: dict | None = None, num_classes: int | None = None):
         super().__init__(generator, discriminator, data_preprocessor, generator_steps,
-                         discriminator_steps, ema_config, loss_config)
+                         discriminator_steps, ema_config, loss_config, num_classes)
         self.noise_size = getattr(self.generator, 'noise_size', 512)
         forward_kwargs = dict(forward_kwargs or {})
         forward_kwargs.setdefault('disc', dict(update_emas=True, force_fp32=False))
@@ -51,8 +51,10 @@ class StyleGAN3(StyleGAN2):
                  ) -> tuple[Tensor, Tensor | None]:
         # BaseGAN makes D's fakes without autograd and G's with it: that tells the phases apart
         phase = 'gen' if torch.is_grad_enabled() else 'disc'
+        labels = self._fake_labels(num_batches, labels)
+        extra = {} if labels is None else dict(label=self._one_hot(labels))
         return self.generator(self.noise_fn(num_batches=num_batches), return_noise=False,
-                              **self.forward_kwargs[phase]), None
+                              **self.forward_kwargs[phase], **extra), labels
 
     # -- equivariance sampling (the ``Equivariance`` metric asks for it) -------------------
     def val_step(self, data: dict) -> list[DataSample]:

@@ -30,13 +30,27 @@ __all__ = ['StyleGAN2Generator', 'StyleGAN2Discriminator', 'stylegan2_channels']
 logger = logging.getLogger(__name__)
 
 
-def stylegan2_channels(channel_multiplier: int = 2, max_channels: int = 512) -> dict[int, int]:
+def stylegan2_channels(channel_multiplier: int = 2, max_channels: int = 512,
+                       channel_base: int | None = None) -> dict[int, int]:
     """Feature channels per resolution (config-e/f); ``max_channels`` caps them (a genforge
-    option for small models; 512 = MMagic's)."""
+    option for small models; 512 = MMagic's). ``channel_base`` switches to NVlabs' rule
+    (stylegan2-ada-pytorch / stylegan3): ``min(channel_base // res, max_channels)``, with
+    ``max_channels`` as NVlabs' ``channel_max``."""
+    if channel_base is not None:
+        return {2 ** i: min(int(channel_base) // 2 ** i, max_channels) for i in range(2, 11)}
     base = {4: 512, 8: 512, 16: 512, 32: 512, 64: 256 * channel_multiplier,
             128: 128 * channel_multiplier, 256: 64 * channel_multiplier,
             512: 32 * channel_multiplier, 1024: 16 * channel_multiplier}
     return {res: min(ch, max_channels) for res, ch in base.items()}
+
+
+def _clamp_always(module: nn.Module, value: float) -> None:
+    """NVlabs' ``conv_clamp``: every conv / toRGB layer clamps its output to ±value whatever
+    its precision (residual skip convs excepted, as NVlabs leaves them unclamped)."""
+    for name, layer in module.named_modules():
+        if isinstance(layer, (ModulatedStyleConv, ModulatedToRGB, ConvDownLayer)) and \
+                not name.endswith('.skip'):
+            layer.conv_clamp, layer.clamp_always = float(value), True
 
 
 @MODELS.register_module('StyleGANv2Generator')
@@ -51,6 +65,13 @@ class StyleGAN2Generator(StyleLatentsMixin, nn.Module):
     (N, num_latents, style_channels), ``inject_index``, ``noise_batch``.
 
     Example: dict(type='StyleGANv2Generator', out_size=256, style_channels=512)
+
+    Options beyond MMagic's, so that NVlabs (stylegan2-ada-pytorch / stylegan3) generators
+    compute their own function here (``genforge import-weights`` sets them): ``channel_base``
+    (NVlabs' channel rule ``min(channel_base // res, max_channels)`` instead of
+    ``channel_multiplier``) and ``conv_clamp`` (clamp every conv / toRGB output to
+    ``±conv_clamp`` in any precision, as NVlabs' ``conv_clamp``; None = MMagic's clamp at 256 in
+    fp16 layers only). Neither adds state_dict entries.
     """
 
     def __init__(self, out_size: int, style_channels: int, out_channels: int = 3,
@@ -61,8 +82,10 @@ class StyleGAN2Generator(StyleLatentsMixin, nn.Module):
                  eval_style_mode: str = 'single', norm_eps: float = 1e-6, mix_prob: float = 0.9,
                  update_mean_latent_with_ema: bool = False, w_avg_beta: float = 0.998,
                  num_fp16_scales: int = 0, fp16_enabled: bool = False, bgr2rgb: bool = False,
-                 pretrained: dict | None = None, max_channels: int = 512):
+                 pretrained: dict | None = None, max_channels: int = 512,
+                 channel_base: int | None = None, conv_clamp: float | None = None):
         super().__init__()
+        self.channel_base, self.conv_clamp = channel_base, conv_clamp
         self.log_size = check_power_of_two(out_size, 'model.generator.out_size')
         self.out_size, self.style_channels, self.out_channels = out_size, style_channels, \
             out_channels
@@ -74,8 +97,10 @@ class StyleGAN2Generator(StyleLatentsMixin, nn.Module):
         self.noise_size = style_channels if noise_size is None else noise_size
         self.cond_size = cond_size if cond_size and cond_size > 0 else None
         self._build_mapping(cond_mapping_channels, norm_eps)
-        self.channels = stylegan2_channels(channel_multiplier, max_channels)
+        self.channels = stylegan2_channels(channel_multiplier, max_channels, channel_base)
         self._build_synthesis(blur_kernel)
+        if conv_clamp is not None:
+            _clamp_always(self, conv_clamp)
         self.num_latents = self.log_size * 2 - 2
         self.num_injected_noises = self.num_latents - 1
         for idx in range(self.num_injected_noises):
@@ -208,6 +233,10 @@ class StyleGAN2Discriminator(nn.Module):
     Input (N, img_channels, in_size, in_size); output scores (N, 1).
 
     Example: dict(type='StyleGAN2Discriminator', in_size=256, channel_multiplier=2)
+
+    ``channel_base`` and ``conv_clamp`` as in ``StyleGANv2Generator`` (NVlabs' channel rule and
+    clamping; the residual skips are not clamped, as NVlabs'). With ``cond_size`` the score is
+    NVlabs' projection: ``<out(x), mapping(label)> / sqrt(cond_mapping_channels)``.
     """
 
     def __init__(self, in_size: int, img_channels: int = 3, channel_multiplier: int = 2,
@@ -218,13 +247,14 @@ class StyleGAN2Discriminator(nn.Module):
                  fp16_enabled: bool = False, out_fp32: bool = True,
                  convert_input_fp32: bool = True, input_bgr2rgb: bool = False,
                  init_cfg: dict | None = None, pretrained: dict | None = None,
-                 max_channels: int = 512):
+                 max_channels: int = 512, channel_base: int | None = None,
+                 conv_clamp: float | None = None):
         super().__init__()
         log_size = check_power_of_two(in_size, 'model.discriminator.in_size')
         self.in_size, self.img_channels = in_size, img_channels
         self.fp16_enabled, self.convert_input_fp32 = fp16_enabled, convert_input_fp32
         self.out_fp32, self.input_bgr2rgb = out_fp32, input_bgr2rgb
-        channels = stylegan2_channels(channel_multiplier, max_channels)
+        channels = stylegan2_channels(channel_multiplier, max_channels, channel_base)
         in_ch = channels[in_size]
         convs: list[nn.Module] = [ConvDownLayer(img_channels, in_ch, 1, fp16_enabled=(
             num_fp16_scales > 0 or fp16_enabled))]
@@ -241,7 +271,9 @@ class StyleGAN2Discriminator(nn.Module):
             score_ch = cond_mapping_channels or 512
             self.mapping = MappingNetwork(noise_size=0, style_channels=score_ch,
                                           cond_size=cond_size, num_ws=None,
-                                          num_layers=cond_mapping_layers or 8, w_avg_beta=None)
+                                          # 0 layers: TF-ADA's label embedding alone
+                                          num_layers=8 if cond_mapping_layers is None
+                                          else cond_mapping_layers, w_avg_beta=None)
         self.convs = nn.Sequential(*convs)
         self.mbstd_layer = ModMBStddevLayer(**mbstd_cfg)
         extra = mbstd_cfg.get('channel_groups', 1)
@@ -249,6 +281,8 @@ class StyleGAN2Discriminator(nn.Module):
         self.final_linear = nn.Sequential(
             EqualLinearActModule(channels[4] * 4 * 4, channels[4], act_cfg=dict(type='fused_bias')),
             EqualLinearActModule(channels[4], score_ch))
+        if conv_clamp is not None:
+            _clamp_always(self, conv_clamp)
         if pretrained is not None:
             load_pretrained_prefix(self, **pretrained)
 

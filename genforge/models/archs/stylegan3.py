@@ -79,6 +79,11 @@ class MappingNetwork(nn.Module):
             x = z.float()
             parts.append(x * (x.square().mean(1, keepdim=True) + 1e-8).rsqrt())
         if self.cond_size > 0:
+            if label is None or label.ndim != 2 or label.shape[1] != self.cond_size:
+                got = None if label is None else tuple(label.shape)
+                raise ValueError(f'MappingNetwork: cond_size={self.cond_size} needs a label of '
+                                 f'shape (N, {self.cond_size}) (one-hot for class labels), got '
+                                 f'{got}')
             y = self.embed(label.float())
             parts.append(y * (y.square().mean(1, keepdim=True) + 1e-8).rsqrt())
         x = torch.cat(parts, dim=1)
@@ -303,7 +308,9 @@ class StyleGAN3Generator(nn.Module):
     def forward(self, noise, num_batches: int = 0, input_is_latent: bool = False,
                 truncation: float = 1, num_truncation_layer: int | None = None,
                 update_emas: bool = False, force_fp32: bool = True, return_noise: bool = False,
-                return_latents: bool = False) -> Tensor | dict:
+                return_latents: bool = False, label: Tensor | None = None) -> Tensor | dict:
+        """Images (N, img_channels, out_size, out_size) from z (or w with ``input_is_latent``);
+        ``label`` (N, cond_size) when ``mapping_cfg`` has a ``cond_size`` (NVlabs' c)."""
         width = self.style_channels if input_is_latent else self.noise_size
         if isinstance(noise, Tensor):
             if noise.ndim != 2 or noise.shape[1] != width:
@@ -320,7 +327,9 @@ class StyleGAN3Generator(nn.Module):
         if input_is_latent:
             ws = noise_batch.unsqueeze(1).repeat(1, self.num_ws, 1)
         else:
-            ws = self.style_mapping(noise_batch, truncation=truncation,
+            if label is not None:
+                label = label.to(noise_batch.device)
+            ws = self.style_mapping(noise_batch, label, truncation=truncation,
                                     num_truncation_layer=num_truncation_layer,
                                     update_emas=update_emas)
         img = self.synthesis(ws, update_emas=update_emas, force_fp32=force_fp32)

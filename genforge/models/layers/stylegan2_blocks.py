@@ -191,10 +191,12 @@ class ConvDownLayer(nn.Sequential):
         self.fp16_enabled = fp16_enabled
         self.conv_clamp = float(conv_clamp)
 
+    clamp_always = False  # NVlabs' conv_clamp: clamp whatever the precision
+
     def forward(self, x: Tensor) -> Tensor:
         with fp16_context(self.fp16_enabled, x.device.type):
             x = super().forward(x)
-            if self.fp16_enabled:
+            if self.fp16_enabled or self.clamp_always:
                 x = x.clamp(-self.conv_clamp, self.conv_clamp)
         return x
 

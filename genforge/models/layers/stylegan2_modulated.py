@@ -78,13 +78,15 @@ class ModulatedConv2d(nn.Module):
 
 
 class ModulatedStyleConv(nn.Module):
-    """ModulatedConv2d + noise injection + bias leaky ReLU (clamped in fp16 blocks).
+    """ModulatedConv2d + noise injection + bias leaky ReLU (clamped in fp16 blocks, or always
+    when ``clamp_always`` is set: NVlabs' ``conv_clamp``).
 
     Shapes: (N, I, H, W) -> (N, O, H or 2H, W or 2W). ``conv_kwargs`` go to ``conv_cls``.
     """
 
     # a subclass swaps the conv (MS-PIE's ModulatedPEConv2d) and keeps the rest of the block
     conv_cls: type[nn.Module] = ModulatedConv2d
+    clamp_always = False  # NVlabs' conv_clamp: clamp whatever the precision
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int,
                  style_channels: int, upsample: bool = False,
@@ -109,7 +111,7 @@ class ModulatedStyleConv(nn.Module):
             if add_noise:
                 out, noise = self.noise_injector(out, noise=noise, return_noise=True)
             out = self.activate(out)
-            if self.fp16_enabled:
+            if self.fp16_enabled or self.clamp_always:
                 out = out.clamp(-self.conv_clamp, self.conv_clamp)
         return (out, noise) if return_noise else out
 
@@ -119,6 +121,8 @@ class ModulatedToRGB(nn.Module):
 
     Shapes: x (N, I, H, W), skip (N, C, H/2, W/2) or None -> (N, C, H, W) float32.
     """
+
+    clamp_always = False  # NVlabs' conv_clamp: clamp whatever the precision
 
     def __init__(self, in_channels: int, style_channels: int, out_channels: int = 3,
                  upsample: bool = True, blur_kernel: Sequence[int] = [1, 3, 3, 1],
@@ -138,7 +142,7 @@ class ModulatedToRGB(nn.Module):
     def forward(self, x: Tensor, style: Tensor, skip: Tensor | None = None) -> Tensor:
         with fp16_context(self.fp16_enabled, x.device.type):
             out = self.conv(x, style) + self.bias.to(x.dtype)
-            if self.fp16_enabled:
+            if self.fp16_enabled or self.clamp_always:
                 out = out.clamp(-self.conv_clamp, self.conv_clamp)
             if skip is not None:
                 if hasattr(self, 'upsample'):

@@ -143,3 +143,31 @@ def test_stylegan3_passes_phase_kwargs_to_the_generator():
     # the D phase runs the generator with update_emas=True
     assert not torch.equal(model.generator.style_mapping.w_avg, w_avg)
     assert not torch.equal(layer.magnitude_ema, ema)
+
+
+def test_conditional_stylegan2_trains_and_samples_with_labels():
+    """num_classes (NVlabs' conditional StyleGAN2-ADA): one-hot labels to G's mapping and D's
+    projection; real labels from gt_label, path-length regularisation with sampled labels."""
+    model = tiny(num_classes=3,
+                 generator=dict(type='StyleGANv2Generator', out_size=16, style_channels=8,
+                                num_mlps=2, max_channels=8, cond_size=3),
+                 discriminator=dict(type='StyleGAN2Discriminator', in_size=16, max_channels=8,
+                                    cond_size=3, cond_mapping_channels=8,
+                                    cond_mapping_layers=2))
+    optim = wrappers(model)
+    hub = MessageHub.get_current_instance()
+    data = batch()
+    for i, sample in enumerate(data['data_samples']):
+        sample.set_gt_label(i % 3)
+    for it in range(2):  # iteration 0 runs R1 and the path-length penalty
+        hub.update_info('iter', it)
+        log_vars = model.train_step(data, optim)
+        assert all(torch.isfinite(v).all() for v in log_vars.values())
+        if it == 0:
+            assert 'loss_path_regular' in log_vars
+    with torch.no_grad():
+        out = model.val_step(dict(inputs=dict(num_batches=2),
+                                  data_samples=[DataSample().set_gt_label(2)] * 2))
+    assert out[0].fake_img.shape == (3, 16, 16)
+    with pytest.raises(ValueError, match='gt_label'):
+        model.train_step(batch(), optim)
