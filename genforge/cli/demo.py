@@ -13,8 +13,8 @@ EXAMPLES = """Examples:
   genforge demo --model ddpm          # diffusion: sample grid, loss curves, denoising chain
 
 Measured time (benchmarks/demo_quality.py, 3 seeds, on 2 CPU cores shared with other jobs,
-load average 3-6, so one torch thread; expect less on an idle machine):
-  gan : 2.3-3.4 min, digit score 1.08-1.33x real digits', rarest digit >= 7.0%
+load average 2-6, so one torch thread; expect less on an idle machine):
+  gan : 2.0-3.4 min, digit score 1.08-1.33x real digits', rarest digit >= 7.0%
   ddpm: 5.0-10.3 min, digit score 0.86-0.93x real digits', rarest digit >= 7.8%
 """
 
