@@ -1,5 +1,6 @@
-"""``genforge demo``: train a small DCGAN (or, with ``--model ddpm``, an Improved DDPM) on
-scikit-learn's bundled digits, on a CPU, in minutes."""
+"""``genforge demo``: train a small class-conditional GAN (or, with ``--model ddpm``, an
+Improved DDPM) on scikit-learn's bundled digits, on a CPU, in minutes, and say how much the
+samples look like digits."""
 from __future__ import annotations
 
 import argparse
@@ -7,29 +8,47 @@ import time
 from pathlib import Path
 
 EXAMPLES = """Examples:
-  genforge demo                       # ~3 minutes on 2 CPU cores
+  genforge demo                       # class-conditional GAN, 1000 iterations
   genforge demo --iters 300 --work-dir /tmp/demo
   genforge demo --model ddpm          # diffusion: sample grid, loss curves, denoising chain
+
+Measured time (benchmarks/demo_quality.py, 3 seeds, on 2 CPU cores shared with other jobs,
+load average 2-6, so one torch thread; expect less on an idle machine):
+  gan : 2.0-3.4 min, digit score 1.08-1.33x real digits', rarest digit >= 7.0%
+  ddpm: 5.0-10.3 min, digit score 0.86-0.93x real digits', rarest digit >= 7.8%
 """
 
-IMG_SIZE = 32
+IMG_SIZE = 16  # the digits are 8x8: 16x16 keeps every stroke and trains 4x faster than 32x32
 NOISE_SIZE = 64
+NUM_CLASSES = 10
 
 
 def demo_config(work_dir: str, iters: int, vis_interval: int, batch_size: int = 64,
-                swd_samples: int = 1024, digit_samples: int = 500) -> dict:
-    """The demo as an ordinary genforge config (print it with --print-config)."""
+                swd_samples: int = 256, digit_samples: int = 500) -> dict:
+    """The demo as an ordinary genforge config (print it with --print-config).
+
+    A class-conditional SNGAN (spectral norm, hinge loss, projection discriminator): the
+    discriminator judges "is this a good 3" rather than "is this a digit", so each sample
+    commits to one digit and every digit keeps its share (no mode collapse) even after a
+    short run. The evaluation at the end is kept cheap: SWD on 256 samples (one 16x16 level),
+    the digit score on 500.
+    """
+    channels = dict(base_channels=32, channels_cfg=[1, 1], num_classes=NUM_CLASSES)
+    adam = dict(type='Adam', lr=1e-3, betas=(0.5, 0.999))  # short run: a high learning rate
     return dict(
         work_dir=work_dir,
         model=dict(
-            type='DCGAN',
+            type='SNGAN',
+            num_classes=NUM_CLASSES,
             noise_size=NOISE_SIZE,
             data_preprocessor=dict(type='DataPreprocessor'),
-            generator=dict(type='DCGANGenerator', output_scale=IMG_SIZE, out_channels=1,
-                           base_channels=128, noise_size=NOISE_SIZE),
-            discriminator=dict(type='DCGANDiscriminator', input_scale=IMG_SIZE, output_scale=4,
-                               in_channels=1, out_channels=1, base_channels=32,
-                               default_act_cfg=dict(type='LeakyReLU', negative_slope=0.2)),
+            # (N, 64) -> (N, 32, 4, 4) -> two x2 residual blocks with class-conditional BN
+            generator=dict(type='SNGANGenerator', output_scale=IMG_SIZE, input_scale=4,
+                           out_channels=1, noise_size=NOISE_SIZE, **channels),
+            # (N, 1, 16, 16) -> 8x8 -> 8x8 -> sum -> linear + <embed(y), h>
+            discriminator=dict(type='ProjDiscriminator', input_scale=IMG_SIZE, input_channels=1,
+                               downsample_cfg=[True, False], **channels),
+            # a short run needs a short EMA memory (about 100 iterations)
             ema_config=dict(type='ExponentialMovingAverage', interval=1, momentum=0.01)),
         train_dataloader=dict(
             batch_size=batch_size, num_workers=0,
@@ -41,14 +60,14 @@ def demo_config(work_dir: str, iters: int, vis_interval: int, batch_size: int = 
             dataset=dict(type='DigitsDataset', img_size=IMG_SIZE, test_mode=True)),
         optim_wrapper=dict(
             constructor='GenOptimWrapperConstructor',
-            generator=dict(optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))),
-            discriminator=dict(optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999)))),
+            generator=dict(optimizer=adam), discriminator=dict(optimizer=adam)),
         train_cfg=dict(by_epoch=False, max_iters=iters, val_begin=1, val_interval=iters),
         val_cfg=dict(type='GenValLoop'),
         val_evaluator=dict(type='Evaluator', metrics=[
             dict(type='SWD', prefix='SWD', fake_nums=swd_samples, image_shape=(1, IMG_SIZE, IMG_SIZE),
                  sample_model='ema'),
-            # how much the samples look like digits, by a small digits classifier
+            # how much the samples look like digits, by a small digits classifier; the
+            # generator draws each sample's digit uniformly
             dict(type='DigitScore', prefix='digits', fake_nums=digit_samples, sample_model='ema')]),
         default_hooks=dict(
             logger=dict(type='LoggerHook', interval=25),
@@ -64,16 +83,17 @@ def demo_config(work_dir: str, iters: int, vis_interval: int, batch_size: int = 
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser('demo', help='train a small DCGAN or DDPM on bundled digits '
+    p = subparsers.add_parser('demo', help='train a small GAN or DDPM on bundled digits '
                                            '(CPU, minutes)',
                               description=__doc__, epilog=EXAMPLES,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--model', choices=['dcgan', 'ddpm'], default='dcgan',
-                   help='dcgan (default) or ddpm (Improved DDPM)')
+    p.add_argument('--model', choices=['gan', 'ddpm', 'dcgan'], default='gan',
+                   help='gan (default: class-conditional SNGAN) or ddpm (Improved DDPM); '
+                        "'dcgan' is an old name of 'gan'")
     p.add_argument('--work-dir', default=None,
                    help='output folder (default work_dirs/demo, work_dirs/demo_ddpm for ddpm)')
     p.add_argument('--iters', type=int, default=None,
-                   help='training iterations (default 1500 for dcgan, 1000 for ddpm)')
+                   help='training iterations (default 1000)')
     p.add_argument('--print-config', action='store_true', help='print the config and exit')
     # for the test-suite: tiny batch and metric so the whole flow runs in seconds
     p.add_argument('--fast', action='store_true', help=argparse.SUPPRESS)
@@ -82,20 +102,49 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     from rich.console import Console
-
-    from genforge.config import Config
     console = Console()
     ddpm = args.model == 'ddpm'
     if args.work_dir is None:
         args.work_dir = 'work_dirs/demo_ddpm' if ddpm else 'work_dirs/demo'
     if args.iters is None:
-        args.iters = 1000 if ddpm else 1500
+        args.iters = 1000
     if args.iters < 1:
         from genforge.cli import CLIError
         raise CLIError(f'--iters must be positive, got {args.iters}')
-    if ddpm:
-        from ._demo_ddpm import run_ddpm_demo
-        return run_ddpm_demo(args, console)
+    import torch
+    threads = torch.get_num_threads()
+    if not args.print_config and cores_are_busy():
+        console.print('[dim]other processes keep the CPU cores busy: training on one thread[/]')
+        torch.set_num_threads(1)
+    try:
+        if ddpm:
+            from ._demo_ddpm import run_ddpm_demo
+            return run_ddpm_demo(args, console)
+        return _run_gan_demo(args, console)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def cores_are_busy() -> bool:
+    """Whether the 1-minute load average already fills all usable cores but one.
+
+    On a busy 2-core machine, torch's two threads wait for each other: an iteration of the GAN
+    demo took 2.7-4.2 s with two threads against 0.35-0.54 s with one (load average 3-6). On a
+    quiet one (load 1) two threads win, 0.10 s against 0.14 s, so the rule errs towards one
+    thread: a wrong guess that way costs 1.4x, the other way 5-10x.
+    """
+    import os
+
+    from genforge.runner.build import usable_cpus
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # Windows: no load average
+        return False
+    return load > usable_cpus() - 1
+
+
+def _run_gan_demo(args, console) -> int:
+    from genforge.config import Config
     vis_interval = max(1, args.iters // 6)
     size = dict(batch_size=8, swd_samples=64, digit_samples=64) if args.fast else {}
     cfg = Config(demo_config(args.work_dir, args.iters, vis_interval, **size))
@@ -110,7 +159,8 @@ def run(args) -> int:
     from genforge.runner import Runner
 
     from .plot_logs import collect_series, find_scalar_files, plot_series, read_scalars
-    console.print(f'[bold]genforge demo[/]: DCGAN on scikit-learn digits ({IMG_SIZE}x{IMG_SIZE}), '
+    console.print(f'[bold]genforge demo[/]: class-conditional SNGAN on scikit-learn digits '
+                  f'({IMG_SIZE}x{IMG_SIZE}), '
                   f'{args.iters} iterations on the CPU -> {args.work_dir}')
     start = time.time()
     runner = Runner.from_cfg(cfg)

@@ -178,7 +178,9 @@ def test_demo_runs_small(tmp_path, capsys):
     assert main(['demo', '--iters', '2', '--work-dir', str(work), '--fast']) == 0
     out = capsys.readouterr().out
     assert 'SWD/avg' in out and '% of samples are confidently a digit; digit score ' in out
-    assert (work / 'final_grid.png').is_file()
+    assert 'class-conditional SNGAN' in out and '(real digits: ' in out
+    grid = np.asarray(Image.open(work / 'final_grid.png'))
+    assert grid.shape[:2] == (8 * 18 + 2, 8 * 18 + 2)  # 64 samples of 16x16, padding 2
     assert (work / 'loss_curves.png').is_file()
     assert (work / 'last_checkpoint').is_file()
     assert list(work.glob('*/vis_data/vis_image/*.png'))
