@@ -5,6 +5,7 @@ LOCAL_RANK, MASTER_ADDR, MASTER_PORT); nothing here launches processes.
 """
 from __future__ import annotations
 
+import atexit
 import functools
 import logging
 import os
@@ -110,6 +111,11 @@ def sync_random_seed(seed: int | None = None) -> int:
     return int(broadcast_object(seed))
 
 
+def _destroy_process_group() -> None:
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
+
+
 def init_dist(launcher: str, backend: str | None = None, **kwargs) -> None:
     """Initialise the default process group from torchrun's environment variables.
 
@@ -134,6 +140,9 @@ def init_dist(launcher: str, backend: str | None = None, **kwargs) -> None:
     if backend == 'nccl':
         torch.cuda.set_device(get_local_rank())
     torch_dist.init_process_group(backend=backend, **kwargs)
+    # Left to interpreter shutdown, gloo's threads can be torn down while still joinable, and a
+    # rank that finished its work aborts ("terminate called without an active exception").
+    atexit.register(_destroy_process_group)
     logger.info('initialised process group: backend=%s rank=%d world_size=%d', backend, get_rank(),
                 get_world_size())
 

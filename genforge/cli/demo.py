@@ -12,10 +12,12 @@ EXAMPLES = """Examples:
   genforge demo --iters 300 --work-dir /tmp/demo
   genforge demo --model ddpm          # diffusion: sample grid, loss curves, denoising chain
 
-Measured time (benchmarks/demo_quality.py, 3 seeds, on 2 CPU cores shared with other jobs,
-load average 2-6, so one torch thread; expect less on an idle machine):
-  gan : 2.0-3.4 min, digit score 1.08-1.33x real digits', rarest digit >= 7.0%
-  ddpm: 5.0-10.3 min, digit score 0.86-0.93x real digits', rarest digit >= 7.8%
+Measured time (benchmarks/demo_quality.py, 3 seeds, 2 CPU cores; idle: two torch threads,
+shared with other jobs at load average 2-6: one thread, the demo's own choice):
+  gan : 1.4-1.5 min, digit score 1.09-1.28x real digits', rarest digit >= 7.0% (idle)
+        2.0-3.4 min, digit score 1.08-1.33x real digits' (cores shared)
+  ddpm: 4.9-5.2 min, digit score 0.86-0.93x real digits', rarest digit >= 7.8% (idle, 1 thread)
+        5.0-10.3 min (cores shared)
 """
 
 IMG_SIZE = 16  # the digits are 8x8: 16x16 keeps every stroke and trains 4x faster than 32x32

@@ -250,6 +250,8 @@ class Runner:
                 self._val_loop = self.build_val_loop(self._val_cfg or {})
             if self._val_loop is not None:
                 self._preflight(self._val_loop, 'val')
+            if not (self.cfg is not None and self.cfg.get('preflight') is False):
+                preflight.check_train_image_size(self.model, self.train_dataloader)
             self.call_hook('before_run')
             self._init_model_weights()
             self.load_or_resume()

@@ -110,3 +110,54 @@ def test_metrics_of_other_kinds_are_left_alone():
     assert real_count_problems(loop, 'val') == []
     no_len = SimpleNamespace(evaluator=Ev(), dataloader=SimpleNamespace(dataset=iter([])))
     assert real_count_problems(no_len, 'val') == []
+
+
+def _size_cfg(tmp_path: Path, model_size: int, **extra) -> Config:
+    cfg = _cfg(tmp_path, [SWD], **extra)  # the images on disk are 16x16
+    cfg.model.generator.output_scale = model_size
+    cfg.model.discriminator.input_scale = model_size
+    cfg.model.discriminator.output_scale = min(4, model_size)
+    cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
+    return cfg
+
+
+def test_training_images_of_another_size_stop_before_the_first_iteration(tmp_path):
+    runner = Runner.from_cfg(_size_cfg(tmp_path, 8))
+    with pytest.raises(ValueError) as err:
+        runner.train()
+    msg = str(err.value)
+    assert 'the training images are 16x16' in msg
+    assert 'model.discriminator.input_scale=8 takes 8x8 images' in msg
+    assert "dict(type='Resize', keys='gt', scale=(8, 8))" in msg and 'preflight=False' in msg
+    assert not list((tmp_path / 'work').glob('iter_*.pth'))
+
+
+def test_the_size_mismatch_is_real_and_matching_sizes_pass(tmp_path):
+    import torch
+
+    from genforge.registry import MODELS
+    # what the check prevents: an 8x8 DCGAN discriminator scores 16x16 images patch by patch
+    disc = MODELS.build(dict(type='DCGANDiscriminator', input_scale=8, output_scale=4,
+                             out_channels=1, base_channels=4))
+    assert disc(torch.zeros(2, 3, 16, 16)).shape != disc(torch.zeros(2, 3, 8, 8)).shape
+    (tmp_path / 'ok').mkdir(), (tmp_path / 'off').mkdir()
+    Runner.from_cfg(_size_cfg(tmp_path / 'ok', 16)).train()  # 16x16 model, 16x16 images
+    Runner.from_cfg(_size_cfg(tmp_path / 'off', 8, preflight=False)).train()  # check skipped
+
+
+def test_the_size_check_leaves_the_random_streams_alone(tmp_path):
+    import random
+
+    import torch
+
+    from genforge.runner.preflight import check_train_image_size
+    cfg = _size_cfg(tmp_path, 16)
+    cfg.train_dataloader.dataset.pipeline.insert(
+        1, dict(type='Flip', keys='img', flip_ratio=0.5, direction='horizontal'))
+    runner = Runner.from_cfg(cfg)
+    random.seed(1), np.random.seed(1), torch.manual_seed(1)
+    first = random.random(), np.random.rand(), torch.rand(3)
+    random.seed(1), np.random.seed(1), torch.manual_seed(1)
+    check_train_image_size(runner.model, runner.train_dataloader)  # runs the Flip pipeline
+    again = random.random(), np.random.rand(), torch.rand(3)
+    assert again[:2] == first[:2] and torch.equal(again[2], first[2])
