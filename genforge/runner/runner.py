@@ -250,7 +250,7 @@ class Runner:
                 self._val_loop = self.build_val_loop(self._val_cfg or {})
             if self._val_loop is not None:
                 self._preflight(self._val_loop, 'val')
-            if not (self.cfg is not None and self.cfg.get('preflight') is False):
+            if self._preflight_enabled():
                 preflight.check_train_image_size(self.model, self.train_dataloader)
             self.call_hook('before_run')
             self._init_model_weights()
@@ -296,9 +296,13 @@ class Runner:
         finally:
             self._detach_logs()
 
+    def _preflight_enabled(self) -> bool:
+        """``preflight = False`` in the config skips every start-up check."""
+        return not (self.cfg is not None and self.cfg.get('preflight') is False)
+
     def _preflight(self, loop: Any, mode: str) -> None:
         """Stop now on what would fail at the loop's first run (``preflight=False`` skips)."""
-        if self.cfg is not None and self.cfg.get('preflight') is False:
+        if not self._preflight_enabled():
             return
         evaluator_cfg = self._val_evaluator if mode == 'val' else self._test_evaluator
         preflight.check_eval_loop(loop, mode, evaluator_cfg)
