@@ -80,6 +80,8 @@ def _outputs(args) -> tuple[Path, Path]:
     """``DIR/model.py`` and ``DIR/weights.pth``; refused when they exist (no --overwrite) or
     would replace the source."""
     from genforge.cli import CLIError
+
+    from ._common import refuse_overwrite
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise CLIError(f'--out {out} is a file; give a folder')
@@ -88,8 +90,8 @@ def _outputs(args) -> tuple[Path, Path]:
     if existing and not args.overwrite:
         raise CLIError(f'--out {out}: {" and ".join(existing)} exist; pass --overwrite to '
                        f'replace them')
-    if os.path.abspath(args.source) in {os.path.abspath(p) for p in (config_path, weights_path)}:
-        raise CLIError(f'--out {out}: writing there would overwrite the input {args.source}')
+    # the shared check also catches a source reached through a symlink or hard link
+    refuse_overwrite([config_path, weights_path], [args.source], png=False)
     return config_path, weights_path
 
 

@@ -108,3 +108,15 @@ def test_import_weights_refuses_clearly(tmp_path, capsys, content):
     err = capsys.readouterr().err
     assert 'genforge import-weights' in err
     assert not (tmp_path / 'o' / 'model.py').exists()
+
+
+def test_import_weights_never_writes_over_its_source(tmp_path, capsys):
+    src = tmp_path / 'network-snapshot-000100.pkl'
+    _snapshot(src)
+    out = tmp_path / 'imported'
+    out.mkdir()
+    (out / 'weights.pth').symlink_to(src)  # DIR/weights.pth is the source under another name
+    before = src.read_bytes()
+    assert main(['import-weights', str(src), '--out', str(out), '--overwrite']) == 2
+    assert 'would overwrite the input' in capsys.readouterr().err
+    assert src.read_bytes() == before and not (out / 'model.py').exists()
