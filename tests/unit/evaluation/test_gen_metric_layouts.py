@@ -6,13 +6,13 @@ import logging
 
 import pytest
 import torch
+from _metric_stubs import PreprocessorOnlyModel  # tests/unit/evaluation/_metric_stubs.py
 from torch.utils.data import DataLoader, Dataset
 
 from genforge.datasets.collate import pseudo_collate
 from genforge.datasets.transforms import PackGenInputs, PackInputs
 from genforge.evaluation.metrics.ms_ssim import MultiScaleStructureSimilarity
 from genforge.evaluation.metrics.swd import SlicedWassersteinDistance
-from genforge.models.data_preprocessors import DataPreprocessor
 
 
 class _Packed(Dataset):
@@ -31,16 +31,9 @@ class _Packed(Dataset):
                               img_path=f'{i}.png'))
 
 
-class _Model(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.data_preprocessor = DataPreprocessor()
-        self.w = torch.nn.Parameter(torch.zeros(1))
-
-
 def _reals(metric, dataset):
     loader = DataLoader(dataset, batch_size=4, collate_fn=pseudo_collate)
-    metric.prepare(_Model(), loader)
+    metric.prepare(PreprocessorOnlyModel(), loader)
     return torch.cat([torch.stack(metric.real_images(b)) for b in loader])
 
 
@@ -78,7 +71,7 @@ def test_fake_nums_minus_one_is_the_dataset_length(metric_cls):
                                            sample_model='orig', prefix='swd')
     else:
         metric = MultiScaleStructureSimilarity(fake_nums=-1, sample_model='orig', prefix='ms')
-    metric.prepare(_Model(), loader)
+    metric.prepare(PreprocessorOnlyModel(), loader)
     assert metric.fake_nums == len(dataset) == 6
     fakes = [dict(fake_img=t.permute(2, 0, 1).float()) for t in dataset.imgs]
     for start in range(0, 6, 4):

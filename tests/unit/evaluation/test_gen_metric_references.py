@@ -12,6 +12,7 @@ pass, the fewest that give a non-trivial FID/IS); the rest take well under a sec
 import numpy as np
 import pytest
 import torch
+from _metric_stubs import PreprocessorOnlyModel  # tests/unit/evaluation/_metric_stubs.py
 from PIL import Image
 from scipy.ndimage import convolve
 from scipy.special import softmax
@@ -26,7 +27,6 @@ from genforge.evaluation.metrics.inception_score import InceptionScore, TransIS
 from genforge.evaluation.metrics.ms_ssim import MultiScaleStructureSimilarity
 from genforge.evaluation.metrics.ppl import PerceptualPathLength
 from genforge.evaluation.metrics.swd import SlicedWassersteinDistance
-from genforge.models.data_preprocessors import DataPreprocessor
 from genforge.optim.amp import channels_last_helps
 from genforge.structures import DataSample
 
@@ -41,13 +41,6 @@ class _Imgs(Dataset):
 
     def __getitem__(self, i):
         return dict(inputs=self.imgs[i], data_samples=DataSample(gt_img=self.imgs[i]))
-
-
-class _Model(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.data_preprocessor = DataPreprocessor()
-        self.w = torch.nn.Parameter(torch.zeros(1))
 
 
 @pytest.fixture(scope='module')
@@ -175,7 +168,7 @@ def test_swd_functional_and_metric_equal_naive_numpy_and_ignore_batching():
 
     for batch in (2, 5):  # batches of 2, 2, 1 and one batch of 5: the same patches per image
         metric = SlicedWassersteinDistance(fake_nums=5, image_shape=(3, 32, 32), sample_model='orig')
-        metric.prepare(_Model(), None)
+        metric.prepare(PreprocessorOnlyModel(), None)
         for start in range(0, 5, batch):
             idx = range(start, min(start + batch, 5))
             metric.process(pseudo_collate([real_ds[i] for i in idx]),
@@ -260,7 +253,7 @@ def test_ppl_of_a_linear_generator_equals_hand_computation():
                                   latent_dim=latent, sample_model='orig', crop=True)
     loader = DataLoader(_Imgs(n=2), batch_size=50)
     torch.manual_seed(11)
-    sampler = metric.get_metric_sampler(_Model(), loader, [metric])
+    sampler = metric.get_metric_sampler(PreprocessorOnlyModel(), loader, [metric])
     for data in sampler:  # the "model": image = W @ latent, in [-1, 1] -> [0, 255]
         lat = data['inputs']['noise'].double().numpy()
         imgs = torch.from_numpy((lat @ weight.T).reshape(-1, 3, size, size) * 127.5 + 127.5)
@@ -314,7 +307,7 @@ def test_inception_score_default_pillow_path_equals_mmagic_preprocessing(incepti
     metric = InceptionScore(fake_nums=2, splits=1, inception_style='PyTorch', inception_path=path,
                             prefix='IS')
     assert metric.use_pillow_resize and metric.resize_desc == 'pil-bicubic'
-    metric.prepare(_Model(), None)
+    metric.prepare(PreprocessorOnlyModel(), None)
     metric.process(None, [dict(fake_img=t) for t in fakes])
     res = metric.evaluate()
     _, logits = _pool3_and_logits(net, _mmagic_pil_preprocess(fakes))
@@ -355,8 +348,8 @@ def test_trans_fid_and_trans_is_over_the_real_loader_equal_references(inception)
     tis = TransIS(fake_nums=-1, splits=1, fake_key='fake_b', inception_style='PyTorch',
                   inception_path=path, sample_model='orig')
     for m in (fid, tis):
-        m.prepare(_Model(), loader)
-        sampler = m.get_metric_sampler(_Model(), loader, [m])
+        m.prepare(PreprocessorOnlyModel(), loader)
+        sampler = m.get_metric_sampler(PreprocessorOnlyModel(), loader, [m])
         assert sampler is loader  # fakes come from translating every real batch
         for batch in sampler:
             m.process(batch, _translate(batch))
@@ -379,7 +372,7 @@ def test_fid_metric_equals_numpy_scipy_on_the_same_features(inception):
     fakes = torch.rand(3, 3, 16, 16, generator=g) * 255
     metric = FrechetInceptionDistance(fake_nums=3, real_nums=3, inception_style='PyTorch',
                                       inception_path=path, sample_model='orig')
-    metric.prepare(_Model(), DataLoader(real, batch_size=2, collate_fn=pseudo_collate))
+    metric.prepare(PreprocessorOnlyModel(), DataLoader(real, batch_size=2, collate_fn=pseudo_collate))
     metric.process(None, [dict(fake_img=t) for t in fakes[:2]])
     metric.process(None, [dict(fake_img=t) for t in fakes[2:]])
     res = metric.evaluate()

@@ -8,6 +8,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from _metric_stubs import PreprocessorOnlyModel  # tests/unit/evaluation/_metric_stubs.py
 from scipy.special import softmax
 from scipy.stats import entropy
 from sklearn.neighbors import NearestNeighbors
@@ -23,7 +24,6 @@ from genforge.evaluation.metrics.kid import KernelInceptionDistance
 from genforge.evaluation.metrics.ms_ssim import MultiScaleStructureSimilarity
 from genforge.evaluation.metrics.precision_recall import PrecisionAndRecall
 from genforge.evaluation.metrics.swd import SlicedWassersteinDistance
-from genforge.models.data_preprocessors import DataPreprocessor
 from genforge.structures import DataSample
 
 
@@ -42,13 +42,6 @@ class _Imgs(Dataset):
 class _Broken(_Imgs):
     def __getitem__(self, i):
         raise AssertionError('the cached statistics should have been used')
-
-
-class _Model(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.data_preprocessor = DataPreprocessor()
-        self.w = torch.nn.Parameter(torch.zeros(1))
 
 
 @pytest.fixture(scope='module')
@@ -85,7 +78,7 @@ def test_inception_metrics_share_one_pass_and_match_second_path(weights, tmp_pat
     loader = DataLoader(dataset, batch_size=2, collate_fn=pseudo_collate)
     extractor = get_inception_extractor('PyTorch', path)
     start = extractor.num_forward
-    evaluator.prepare_metrics(_Model(), loader)
+    evaluator.prepare_metrics(PreprocessorOnlyModel(), loader)
     assert extractor.num_forward - start == 2  # 4 real images, batch 2, one pass for all
     fakes = [_fakes(1, n=2), _fakes(2, n=2)]
     for batch in fakes:
@@ -123,14 +116,14 @@ def test_inception_pkl_is_reused_and_other_weights_refused(weights, tmp_path):
     common = dict(inception_style='PyTorch', inception_path=path, real_nums=2,
                   inception_pkl=str(pkl), sample_model='orig')
     first = FrechetInceptionDistance(fake_nums=4, **common)
-    first.prepare(_Model(), DataLoader(_Imgs(n=2, seed=5), batch_size=2,
+    first.prepare(PreprocessorOnlyModel(), DataLoader(_Imgs(n=2, seed=5), batch_size=2,
                                        collate_fn=pseudo_collate))
     with open(pkl, 'rb') as f:
         state = pickle.load(f)
     assert state['weights'] == first.extractor.weights_tag and state['real_nums'] == 2
     assert not (tmp_path / 'stats.pkl.tmp').exists()
     second = FrechetInceptionDistance(fake_nums=4, **common)
-    second.prepare(_Model(), DataLoader(_Broken(), batch_size=4, collate_fn=pseudo_collate))
+    second.prepare(PreprocessorOnlyModel(), DataLoader(_Broken(), batch_size=4, collate_fn=pseudo_collate))
     np.testing.assert_array_equal(second.real_stats['cov'], first.real_stats['cov'])
     assert 'real=pkl:stats.pkl:2' in second.protocol
     state['weights'] = 'pt2015'
@@ -138,26 +131,27 @@ def test_inception_pkl_is_reused_and_other_weights_refused(weights, tmp_path):
         pickle.dump(state, f)
     third = FrechetInceptionDistance(fake_nums=4, **common)
     with pytest.raises(ValueError, match="'pt2015'"):
-        third.prepare(_Model(), DataLoader(_Broken(), batch_size=4, collate_fn=pseudo_collate))
+        third.prepare(PreprocessorOnlyModel(), DataLoader(_Broken(), batch_size=4, collate_fn=pseudo_collate))
     state['weights'] = 'stylegan2015-0123abcd'  # a file of `fid-stats --inception-style StyleGAN`
     with open(pkl, 'wb') as f:
         pickle.dump(state, f)
     fourth = FrechetInceptionDistance(fake_nums=4, **common)
     with pytest.raises(ValueError, match="made with inception_style='StyleGAN' and the metric "
                                          "uses 'PyTorch'"):
-        fourth.prepare(_Model(), DataLoader(_Broken(), batch_size=4, collate_fn=pseudo_collate))
+        fourth.prepare(PreprocessorOnlyModel(),
+                       DataLoader(_Broken(), batch_size=4, collate_fn=pseudo_collate))
 
 
 def test_swd_metric_zero_for_identical_pairs_and_positive_otherwise():
     dataset = _Imgs(n=4, size=16)
     batch = pseudo_collate([dataset[i] for i in range(4)])
     same = SlicedWassersteinDistance(fake_nums=4, image_shape=(3, 16, 16), prefix='SWD')
-    same.prepare(_Model(), None)
+    same.prepare(PreprocessorOnlyModel(), None)
     same.process(batch, [dict(fake_img=t.float()) for t in dataset.imgs])
     res = same.evaluate()
     assert res['SWD/16'] == pytest.approx(0.0, abs=1e-9) and res['SWD/avg'] == res['SWD/16']
     other = SlicedWassersteinDistance(fake_nums=4, image_shape=(3, 16, 16))
-    other.prepare(_Model(), None)
+    other.prepare(PreprocessorOnlyModel(), None)
     other.process(batch, [dict(fake_img=t) for t in _fakes(3)])
     assert other.evaluate()['avg'] > 0
 
@@ -178,7 +172,7 @@ def test_real_key_missing_names_the_key(weights):
     fid = FrechetInceptionDistance(fake_nums=2, real_nums=2, real_key='img_a',
                                    inception_style='PyTorch', inception_path=path)
     with pytest.raises(KeyError, match="real_key='img_a'"):
-        fid.prepare(_Model(), DataLoader(_Imgs(n=2), batch_size=2, collate_fn=pseudo_collate))
+        fid.prepare(PreprocessorOnlyModel(), DataLoader(_Imgs(n=2), batch_size=2, collate_fn=pseudo_collate))
 
 
 def test_mmagic_lowercase_inception_style_is_pytorch(weights):

@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 import torch
+from _metric_stubs import PreprocessorOnlyModel  # tests/unit/evaluation/_metric_stubs.py
 from PIL import Image
 from torch.utils.data import DataLoader
 
@@ -16,14 +17,6 @@ from genforge.datasets.collate import pseudo_collate
 from genforge.evaluation.inception import InceptionV3FID
 from genforge.evaluation.metrics.fid import FrechetInceptionDistance
 from genforge.evaluation.metrics.kid import KernelInceptionDistance
-from genforge.models.data_preprocessors import DataPreprocessor
-
-
-class _Model(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.data_preprocessor = DataPreprocessor()
-        self.w = torch.nn.Parameter(torch.zeros(1))
 
 
 @pytest.fixture(scope='module')
@@ -55,7 +48,7 @@ def _prepare(metric_cls, weights, loader, **kwargs):
     metric = metric_cls(fake_nums=2, inception_style='PyTorch', inception_path=weights,
                         sample_model='orig', **kwargs)
     before = metric.extractor.num_forward
-    metric.prepare(_Model(), loader)
+    metric.prepare(PreprocessorOnlyModel(), loader)
     return metric, metric.extractor.num_forward - before
 
 
